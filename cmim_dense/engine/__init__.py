@@ -1,0 +1,4 @@
+"""Training-loop components."""
+from .hooks import BinarizerScheduleHook
+
+__all__ = ['BinarizerScheduleHook']

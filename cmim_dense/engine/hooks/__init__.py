@@ -1,0 +1,4 @@
+"""Hooks: they change state (schedules), never losses."""
+from .binarizer_schedule_hook import BinarizerScheduleHook
+
+__all__ = ['BinarizerScheduleHook']

@@ -1,0 +1,170 @@
+"""Shared pieces of every binarization operator.
+
+- :func:`sign`: the forward of every binarizer. Never returns 0
+  (``sign(0) = +1``); NaN stays NaN so that a non-finite input is visible
+  downstream instead of silently becoming ``-1``.
+- :class:`SurrogateSign` / :func:`binarize`: ``sign`` in the forward pass and a
+  surrogate derivative in the backward pass, given by a
+  :class:`~cmim_dense.models.quantizers.surrogate_grads.BaseSurrogateGrad`.
+  Only the latent input is saved for backward.
+- :class:`ProgressDependent`: mixin for state that follows training progress
+  (IR-Net/RBNN ``t, k``, ReCU ``tau``, FDA ``n``). The state is kept in
+  buffers (saved in checkpoints, moved with ``.to()``, broadcast by DDP) and
+  set by :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`.
+- :class:`BaseQuantizer`: base class of activation quantizers, weight
+  quantizers and output scales.
+"""
+from typing import Any, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+
+def sign(x: Tensor) -> Tensor:
+    """Sign that never returns 0: ``+1`` for ``x >= 0``, ``-1`` for ``x < 0``.
+
+    NaN inputs give NaN outputs (documented behaviour: non-finite values are
+    propagated, never turned into a valid binary value).
+    """
+    out = torch.sign(x)
+    return out.masked_fill_(out == 0, 1)
+
+
+class SurrogateSign(torch.autograd.Function):
+    """``scale * sign(x)`` forward, ``dL/dx = g * d(x) [* scale]`` backward.
+
+    ``d`` is the derivative of the surrogate function (a callable module). The
+    forward scale, if any, must be detached; it enters the gradient only when
+    ``scale_grad`` is true (Bi-Real's magnitude-aware gradient).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, surrogate: nn.Module,
+                scale: Optional[Tensor], scale_grad: bool) -> Tensor:
+        ctx.surrogate = surrogate
+        ctx.scale_grad = scale_grad and scale is not None
+        if ctx.scale_grad:
+            ctx.save_for_backward(x, scale)
+        else:
+            ctx.save_for_backward(x)
+        out = sign(x)
+        return out if scale is None else out * scale
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> Tuple[Optional[Tensor],
+                                                          ...]:
+        x = ctx.saved_tensors[0]
+        grad = grad_output * ctx.surrogate(x)
+        if ctx.scale_grad:
+            grad = grad * ctx.saved_tensors[1]
+        return grad, None, None, None
+
+
+def binarize(x: Tensor,
+             surrogate: nn.Module,
+             scale: Optional[Tensor] = None,
+             scale_grad: bool = False) -> Tensor:
+    """``scale * sign(x)`` with the surrogate derivative in the backward pass.
+
+    Args:
+        x (Tensor): Latent (real-valued) tensor.
+        surrogate (nn.Module): Callable returning ``d sign~(x) / dx``.
+        scale (Tensor, optional): Detached factor broadcastable to ``x``,
+            applied in the forward pass. Defaults to None.
+        scale_grad (bool): Multiply the gradient by ``scale`` too.
+            Defaults to False.
+
+    Returns:
+        Tensor: Values in ``{-scale, +scale}`` (``{-1, +1}`` without scale).
+    """
+    if scale is not None:
+        scale = scale.detach()
+    return SurrogateSign.apply(x, surrogate, scale, scale_grad)
+
+
+def channel_view(param: Tensor, ndim: int, channel_dim: int = 1) -> Tensor:
+    """Reshape a per-channel vector so it broadcasts over an ``ndim`` tensor.
+
+    Args:
+        param (Tensor): Vector of length C.
+        ndim (int): Number of dims of the tensor it multiplies.
+        channel_dim (int): Position of the channel axis (1 for ``N, C, H, W``
+            activations and for conv weights' input axis, -1 for linear
+            activations). Defaults to 1.
+    """
+    shape = [1] * ndim
+    shape[channel_dim] = -1
+    return param.view(shape)
+
+
+def per_out_channel(weight: Tensor, values: Tensor) -> Tensor:
+    """Reshape one value per output channel to broadcast over ``weight``."""
+    return values.view((-1, ) + (1, ) * (weight.dim() - 1))
+
+
+def out_channel_mean_abs(weight: Tensor) -> Tensor:
+    """``alpha_w``: mean absolute value of each output channel's weights.
+
+    Returns:
+        Tensor: Shape ``(C_out, 1, ..., 1)``, broadcastable to ``weight``.
+    """
+    return per_out_channel(weight, weight.abs().flatten(1).mean(1))
+
+
+def standardize_out_channels(weight: Tensor, eps: float = 1e-12) -> Tensor:
+    """``(W - mean_o W) / std_o(W - mean_o W)`` per output channel (Libra-PB).
+
+    The statistics are not detached: the gradient flows through them.
+    """
+    flat = weight.flatten(1)
+    centered = flat - flat.mean(1, keepdim=True)
+    std = centered.std(1, keepdim=True) if flat.shape[1] > 1 else \
+        torch.ones_like(centered[:, :1])
+    return (centered / (std + eps)).view_as(weight)
+
+
+class ProgressDependent:
+    """Mixin for quantizer state that follows training progress.
+
+    Subclasses list their schedule buffers in ``progress_buffers`` and
+    implement :meth:`set_progress`. Those buffers are persistent (checkpoints
+    and resume keep them), but a state dict without them (an FP checkpoint)
+    still loads strictly: their current values are kept, because the schedule
+    hook recomputes them from the runner's progress anyway.
+    """
+
+    progress_buffers: Sequence[str] = ()
+
+    def set_progress(self, progress: float) -> None:
+        """Update the schedule buffers for ``progress`` in ``[0, 1]``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def check_progress(progress: float) -> float:
+        progress = float(progress)
+        if not 0.0 <= progress <= 1.0:
+            raise ValueError(
+                f'training progress must lie in [0, 1], got {progress}')
+        return progress
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        for name in self.progress_buffers:
+            key = prefix + name
+            if key in missing_keys:
+                missing_keys.remove(key)
+
+
+class BaseQuantizer(nn.Module):
+    """Base class of quantizers, output scales and surrogate gradients.
+
+    A quantizer used inside a binary layer may take any of these layer
+    arguments in its ``__init__``; the layer fills them in (and refuses a
+    config value that disagrees with the layer): ``in_channels``,
+    ``out_channels``, ``weight_shape``, ``channel_dim``, ``kernel_size``,
+    ``stride``, ``dilation``, ``pad`` (``F.pad`` order).
+    """

@@ -1,0 +1,1 @@
+"""Utilities. Kept import-light: :mod:`.compat` must run before mmseg."""
