@@ -18,7 +18,11 @@ idempotent and called once by ``import cmim_dense``:
    dtypes and scalars), so ``--resume``, ``load_from`` and ``init_model``
    fail with ``Unsupported global``. Exactly those globals are allow-listed
    with :func:`torch.serialization.add_safe_globals`; the ``weights_only``
-   protection stays on for everything else.
+   protection stays on for everything else. ``HistoryBuffer.__getstate__``
+   also pickles its statistics methods (``HistoryBuffer.min`` ...), which
+   pickle protocol 2 writes as ``getattr(HistoryBuffer, 'min')``; the
+   builtin ``getattr`` is NOT allow-listed, a stand-in registered under its
+   name resolves only those few ``HistoryBuffer`` attributes.
 """
 import importlib.machinery
 import importlib.util
@@ -93,6 +97,32 @@ def install_mmcv_ext_stub() -> bool:
     return True
 
 
+#: ``HistoryBuffer`` attributes an mmengine checkpoint may fetch by getattr.
+_HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Restricted ``getattr`` for ``torch.load(weights_only=True)``.
+
+    Registered under the pickle names of the builtin ``getattr``. Pickle
+    protocol 2 (torch's default) writes the methods that
+    ``HistoryBuffer.__getstate__`` stores as ``getattr(HistoryBuffer,
+    'min')``; only those are resolved, anything else is refused.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    import pickle
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed by cmim_dense\'s '
+        'weights_only allow-list (only HistoryBuffer statistics methods '
+        'are).')
+
+
 def _checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The globals an mmengine 0.10.x checkpoint pickles besides tensors."""
     import numpy as np
@@ -106,6 +136,9 @@ def _checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
         HistoryBuffer,
         np.ndarray,
         np.dtype,
+        # Protocol 2 spells the builtin module ``__builtin__``.
+        (_history_buffer_getattr, '__builtin__.getattr'),
+        (_history_buffer_getattr, 'builtins.getattr'),
     ]
     # Arrays and scalars are reduced to these two functions. Checkpoints
     # written under numpy 1.x name them ``numpy.core.multiarray.*``, under
@@ -136,7 +169,49 @@ def allow_mmengine_checkpoint_globals() -> None:
     add(_checkpoint_globals())
 
 
+def enable_cpu_distributed() -> None:
+    """Let mmengine's ``pytorch`` launcher and DDP wrapper run on CPU (gloo).
+
+    Idempotent; changes nothing when CUDA is available (launcher) or when
+    the wrapped module is on a GPU (wrapper).
+    """
+    import torch
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import distributed as wrappers
+
+    if not getattr(dist_utils._init_dist_pytorch, '_cmim_dense', False):
+        init_on_gpu = dist_utils._init_dist_pytorch
+
+        def _init_dist_pytorch(backend='nccl', init_backend='torch', **kw):
+            if torch.cuda.is_available() or init_backend != 'torch':
+                return init_on_gpu(backend, init_backend=init_backend, **kw)
+            if backend == 'nccl':
+                raise RuntimeError(
+                    'distributed training without CUDA needs the gloo '
+                    "backend: set env_cfg.dist_cfg.backend='gloo' (e.g. "
+                    "--cfg-options env_cfg.dist_cfg.backend=gloo)")
+            torch.distributed.init_process_group(backend=backend, **kw)
+
+        _init_dist_pytorch._cmim_dense = True
+        dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    ddp = wrappers.MMDistributedDataParallel
+    if not getattr(ddp.__init__, '_cmim_dense', False):
+        ddp_init = ddp.__init__
+
+        def __init__(self, module, detect_anomalous_params=False, **kwargs):
+            params = list(module.parameters())
+            if params and all(p.device.type == 'cpu' for p in params):
+                kwargs['device_ids'] = None
+                kwargs.pop('output_device', None)
+            ddp_init(self, module, detect_anomalous_params, **kwargs)
+
+        __init__._cmim_dense = True
+        ddp.__init__ = __init__
+
+
 def apply_all() -> None:
     """Apply every shim (called by ``import cmim_dense``)."""
     install_mmcv_ext_stub()
     allow_mmengine_checkpoint_globals()
+    enable_cpu_distributed()

@@ -26,8 +26,8 @@ def sign(x: Tensor) -> Tensor:
     NaN inputs give NaN outputs (documented behaviour: non-finite values are
     propagated, never turned into a valid binary value).
     """
-    out = torch.sign(x)
-    return out.masked_fill_(out == 0, 1)
+    out = torch.sign(x)  # torch.sign(NaN) is 0, hence the isnan guard
+    return torch.where(x.isnan(), x, out.masked_fill_(out == 0, 1))
 
 
 class SurrogateSign(torch.autograd.Function):
