@@ -1,0 +1,178 @@
+"""Train a segmentor (or depth estimator) with cmim_dense.
+
+The interface is mmsegmentation 1.x's ``tools/train.py``::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
+        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
+
+``--resume`` is a flag: it resumes from the latest checkpoint of the work
+directory. To resume from a given checkpoint instead, combine it with
+``--cfg-options load_from=PATH`` (mmengine resumes from ``load_from`` when
+``resume`` is set).
+
+``cmim_dense`` is imported before anything imports mmseg's models, so the
+dependency-stack shims (the ``mmcv._ext`` stand-in and the checkpoint
+allow-list for ``torch.load(weights_only=True)``) are in place and every
+cmim_dense module is registered.
+"""
+import argparse
+import importlib.util
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import cmim_dense  # noqa: E402,F401  (must precede mmseg's model imports)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+_CFG_OPTIONS_HELP = (
+    'override some settings in the used config, the key-value pair in '
+    'xxx=yyy format will be merged into config file. If the value to be '
+    'overwritten is a list, it should be like key="[a,b]" or key=a,b. It '
+    'also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note '
+    'that the quotation marks are necessary and that no white space is '
+    'allowed.')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line.
+
+    Args:
+        argv (list[str], optional): Arguments without the program name.
+            Defaults to None, which reads ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The parsed arguments. ``LOCAL_RANK`` is set in
+        the environment from ``--local_rank`` unless already set.
+    """
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        default=False,
+        help='resume from the latest checkpoint in the work_dir '
+        'automatically; add "--cfg-options load_from=PATH" to resume from '
+        'a given checkpoint instead')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=_CFG_OPTIONS_HELP)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes `--local-rank` with torch >= 2.0 and
+    # `--local_rank` before; torchrun sets the LOCAL_RANK variable instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_amp(cfg: Config) -> Config:
+    """Switch the config's optimizer wrapper to ``AmpOptimWrapper``.
+
+    Args:
+        cfg (Config): The config; changed in place.
+
+    Returns:
+        Config: The same config, with ``optim_wrapper.type`` set to
+        ``'AmpOptimWrapper'`` and ``loss_scale='dynamic'``.
+
+    Raises:
+        ValueError: If the config has no ``optim_wrapper``, if it already is
+            an ``AmpOptimWrapper`` or if it is another wrapper type than
+            ``OptimWrapper``.
+    """
+    optim_wrapper = cfg.get('optim_wrapper', None)
+    if optim_wrapper is None:
+        raise ValueError('`--amp` needs an `optim_wrapper` in the config, '
+                         'but the config has none.')
+    wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
+    if not isinstance(wrapper_type, str):  # a class in a lazy config
+        wrapper_type = wrapper_type.__name__
+    wrapper_type = wrapper_type.split('.')[-1]  # drop a scope prefix
+    if wrapper_type == 'AmpOptimWrapper':
+        raise ValueError('`--amp` was given, but the config already uses '
+                         '`AmpOptimWrapper`; drop `--amp`.')
+    if wrapper_type != 'OptimWrapper':
+        raise ValueError('`--amp` is only supported when the optimizer '
+                         'wrapper type is `OptimWrapper`, but got '
+                         f'`{wrapper_type}`.')
+    optim_wrapper['type'] = 'AmpOptimWrapper'
+    optim_wrapper['loss_scale'] = 'dynamic'
+    return cfg
+
+
+def setup_cfg(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to a loaded config.
+
+    The work directory is chosen in this order: ``--work-dir``, the config's
+    ``work_dir``, ``./work_dirs/<config file stem>``.
+
+    Args:
+        cfg (Config): The config loaded from ``args.config``; changed in
+            place.
+        args (argparse.Namespace): The parsed command line.
+
+    Returns:
+        Config: The same config, ready for the runner.
+    """
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        enable_amp(cfg)
+
+    cfg.resume = args.resume
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner, from the ``RUNNERS`` registry if ``runner_type``.
+
+    Args:
+        cfg (Config): The complete config.
+
+    Returns:
+        Runner: The runner.
+    """
+    if 'runner_type' in cfg:
+        from mmseg.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Train from the command line.
+
+    Args:
+        argv (list[str], optional): Arguments without the program name.
+            Defaults to None, which reads ``sys.argv[1:]``.
+    """
+    args = parse_args(argv)
+    cfg = setup_cfg(Config.fromfile(args.config), args)
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
