@@ -7,6 +7,9 @@ The interface is mmsegmentation 1.x's ``tools/test.py``::
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 The metrics are logged and written as json to ``WORK_DIR/<timestamp>/``.
+``CHECKPOINT`` may also be a packed checkpoint written by
+``tools/deploy/pack_binary.py`` (1-bit weights); it is recognised by its meta
+and loaded with :func:`cmim_dense.models.utils.load_packed_checkpoint`.
 
 ``--out DIR`` saves the predictions for offline evaluation. Every metric of
 ``test_evaluator`` whose class accepts ``output_dir`` (mmseg's ``IoUMetric``
@@ -28,7 +31,11 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
 
 import cmim_dense  # noqa: E402,F401  (must precede mmseg's model imports)
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.model import BaseTTAModel, is_model_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from cmim_dense.models.utils import (is_packed_checkpoint,  # noqa: E402
+                                     load_packed_checkpoint)
 
 _CFG_OPTIONS_HELP = (
     'override some settings in the used config, the key-value pair in '
@@ -261,11 +268,19 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """
     args = parse_args(argv)
     cfg = setup_cfg(Config.fromfile(args.config), args)
+    packed = is_packed_checkpoint(args.checkpoint)
+    if packed:  # loaded below, into the built model
+        cfg.load_from = None
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if packed:  # unwrap DDP and TTA wrappers
+        model = runner.model
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
+        load_packed_checkpoint(model, args.checkpoint)
     return runner.test()
 
 

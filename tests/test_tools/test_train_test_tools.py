@@ -175,36 +175,84 @@ def test_train_resume_continues(trained: Dict[str, Path]) -> None:
             'last_checkpoint').read_text().strip().endswith('iter_6.pth')
 
 
-def test_test_tool_reports_miou(trained: Dict[str, Path]) -> None:
-    """``tools/test.py`` evaluates a checkpoint, saves predictions and
-    painted images."""
+def run_test_tool(trained: Dict[str, Path], checkpoint: Path,
+                  name: str) -> Dict[str, Path]:
+    """Run ``tools/test.py`` on ``checkpoint`` with ``--out``/``--show-dir``."""
     tmp = trained['tmp']
-    work_dir = tmp / 'test_work_dir'
-    out_dir = tmp / 'preds'
-    show_dir = tmp / 'show'
+    dirs = dict(
+        work_dir=tmp / f'{name}_work_dir',
+        out_dir=tmp / f'{name}_preds',
+        show_dir=tmp / f'{name}_show')
     run_tool([
         str(TOOLS / 'test.py'),
         str(CONFIG),
-        str(trained['work_dir'] / 'iter_6.pth'), '--work-dir',
-        str(work_dir), '--out',
-        str(out_dir), '--show-dir',
-        str(show_dir), '--cfg-options',
+        str(checkpoint), '--work-dir',
+        str(dirs['work_dir']), '--out',
+        str(dirs['out_dir']), '--show-dir',
+        str(dirs['show_dir']), '--cfg-options',
         *data_root_options(trained['data_root']),
         'default_hooks.visualization.interval=1'
     ],
              cwd=tmp)
-    run_dir = latest_run_dir(work_dir)
-    result = json.loads((run_dir / f'{run_dir.name}.json').read_text())
+    run_dir = latest_run_dir(dirs['work_dir'])
+    dirs['result'] = json.loads((run_dir / f'{run_dir.name}.json').read_text())
+    return dirs
+
+
+@pytest.fixture(scope='module')
+def tested(trained: Dict[str, Path]) -> Dict[str, Path]:
+    """``tools/test.py`` on the final (unpacked) checkpoint."""
+    return run_test_tool(trained, trained['work_dir'] / 'iter_6.pth',
+                         'unpacked')
+
+
+def test_test_tool_reports_miou(trained: Dict[str, Path],
+                                tested: Dict[str, Path]) -> None:
+    """``tools/test.py`` evaluates a checkpoint, saves predictions and
+    painted images."""
+    result = tested['result']
     assert 0.0 <= result['mIoU'] <= 100.0, result
     # The checkpoint was really loaded: same mIoU as the final validation.
     last_val = [r for r in read_scalars(trained['second_run']) if 'mIoU' in r]
     assert result['mIoU'] == pytest.approx(last_val[-1]['mIoU'])
+    out_dir = tested['out_dir']
     assert sorted(os.listdir(out_dir)) == ['000.png', '001.png']
     pred = np.asarray(Image.open(out_dir / '000.png'))
     assert pred.shape == (IMG_SIZE, IMG_SIZE)
     assert pred.max() < NUM_CLASSES
-    painted = [f for _, _, files in os.walk(show_dir) for f in files]
+    painted = [f for _, _, files in os.walk(tested['show_dir'])
+               for f in files]
     assert len([f for f in painted if f.endswith('.png')]) == 2, painted
+
+
+def test_packed_checkpoint_tests_identically(trained: Dict[str, Path],
+                                             tested: Dict[str, Path]) -> None:
+    """``pack_binary.py`` shrinks the weights; ``tools/test.py`` evaluates the
+    packed checkpoint directly with exactly the unpacked predictions."""
+    import cmim_dense  # noqa: F401
+    import torch
+
+    packed = trained['tmp'] / 'packed.pth'
+    proc = run_tool([
+        str(TOOLS / 'deploy' / 'pack_binary.py'),
+        str(trained['work_dir'] / 'iter_6.pth'),
+        str(packed)
+    ],
+                    cwd=trained['tmp'])
+    assert 'verified: packed and unpacked outputs are identical' in \
+        proc.stdout, proc.stdout
+    ckpt = torch.load(packed, weights_only=True)
+    layers = ckpt['meta']['binary_packing']['layers']
+    assert 'backbone.layer1.0.conv1' in layers
+    assert ckpt['state_dict']['backbone.layer1.0.conv1.weight_packed'].dtype \
+        == torch.uint8
+    assert 'backbone.layer1.0.conv1.weight' not in ckpt['state_dict']
+    assert 'decode_head.conv_seg.weight' in ckpt['state_dict']  # FP, kept
+    result = run_test_tool(trained, packed, 'packed')
+    assert result['result']['mIoU'] == tested['result']['mIoU']
+    for name in ('000.png', '001.png'):
+        assert (result['out_dir'] / name).read_bytes() == \
+            (tested['out_dir'] / name).read_bytes()
 
 
 # --------------------------------------------------------------------------

@@ -90,10 +90,7 @@ class BinarizerScheduleHook(Hook):
         self.set_progress(model, done / max(total, 1))
         if done % self.rotation_interval == 0:
             for layer in self.binary_layers(model):
-                update = getattr(layer.weight_quantizer, 'update_rotation',
-                                 None)
-                if update is not None:
-                    update(layer.weight, self.rotation_steps)
+                layer.update_rotation(self.rotation_steps)
 
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:

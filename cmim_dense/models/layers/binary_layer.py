@@ -16,6 +16,7 @@ no role the layer is exactly its FP parent (``nn.Conv2d`` / ``nn.Linear``).
 import inspect
 from typing import Any, Callable, Dict, Optional, Union
 
+import torch
 from torch import Tensor, nn
 
 from cmim_dense.registry import QUANTIZERS, UnknownTypeError
@@ -153,8 +154,38 @@ class BinaryLayerMixin:
             out = out + channel_view(bias, out.dim(), self.channel_dim)
         return out
 
-    def update_rotation(self) -> bool:
-        """Run the weight quantizer's rotation update, if it has one.
+    @property
+    def is_weight_frozen(self) -> bool:
+        """Whether the weight holds its binary values (deploy form)."""
+        return getattr(self, '_weight_frozen', False)
+
+    @torch.no_grad()
+    def freeze_weight(self) -> None:
+        """Replace the latent weight by its quantized value, for deployment.
+
+        The weight quantizer is removed and ``weight`` holds
+        ``weight_quantizer(weight)`` (evaluated in eval mode), so the forward
+        pass gives exactly the same outputs without recomputing the
+        quantization. Idempotent; the layer can no longer be trained.
+        """
+        if self.weight_quantizer is None:
+            return
+        quantizer = self.weight_quantizer
+        mode = quantizer.training
+        quantizer.eval()
+        weight = getattr(self, 'weight')
+        frozen = quantizer(weight).detach()
+        quantizer.train(mode)
+        weight.data = frozen
+        weight.requires_grad_(False)
+        self.weight_quantizer = None
+        self._weight_frozen = True
+
+    def update_rotation(self, steps: int = 3) -> bool:
+        """Run the weight quantizer's rotation update (RBNN), if it has one.
+
+        Args:
+            steps (int): Alternating steps. Defaults to 3.
 
         Returns:
             bool: Whether an update was made.
@@ -162,7 +193,7 @@ class BinaryLayerMixin:
         update = getattr(self.weight_quantizer, 'update_rotation', None)
         if update is None:
             return False
-        update(getattr(self, 'weight'))
+        update(getattr(self, 'weight'), steps)
         return True
 
     def clip_latent_weight(self) -> bool:

@@ -41,7 +41,8 @@ def binarize_modules(model: nn.Module,
         keep_first_conv (bool): Keep the first conv (in registration order:
             the stem) FP. Defaults to True.
         convert_linear (bool): Convert ``nn.Linear`` too. Defaults to False.
-        **layer_kwargs: Passed to the binary layers (``pad_value``, roles).
+        **layer_kwargs: Passed to the binary layers (roles; ``pad_value``
+            goes to the convs only).
 
     Returns:
         list[str]: Names of the converted layers, in order.
@@ -65,10 +66,17 @@ def binarize_modules(model: nn.Module,
                          f'include={list(include)} (excluding '
                          f'{list(exclude)}); candidates: '
                          f'{[n for n, _ in candidates][:20]}')
+    # build every binary layer first: a bad option leaves the model unchanged
+    replacements = []
     for name, module in selected:
+        target = targets[type(module)]
+        kwargs = dict(layer_kwargs)
+        if target is BinaryLinear:
+            kwargs.pop('pad_value', None)  # a conv-only option
+        replacements.append(
+            (name, target.from_float(module, binarizer=binarizer, **kwargs)))
+    for name, binary in replacements:
         parent_name, _, attr = name.rpartition('.')
         parent = model.get_submodule(parent_name) if parent_name else model
-        binary = targets[type(module)].from_float(
-            module, binarizer=binarizer, **layer_kwargs)
         setattr(parent, attr, binary)
     return [n for n, _ in selected]
