@@ -17,7 +17,8 @@ ReActNet):
   present) are binary operations, **BOPs**; every other layer's MACs are
   **FLOPs** -- including a layer with binary weights but FP activations
   (``weight_quantizer`` only; kind ``'binary-weight'``) and one with binary
-  activations but FP weights.
+  activations but FP weights. A layer whose weight was frozen to its binary
+  values (``freeze_weight``, the packed-checkpoint form) keeps its kind.
 - **OPs** ``= BOPs / 64 + FLOPs`` (a 64-bit CPU does 64 XNOR-popcounts per
   instruction).
 - Counts are for the given inputs, batch included: pass a batch of one
@@ -34,12 +35,15 @@ activations are binary or not) at 1 bit per element plus one fp32 scale per
 output channel (the deployed ``alpha_w``; counted for every binarizer, an
 upper bound for the unscaled ones), and everything else -- biases,
 quantizer and output-scale parameters, BN affine parameters, FP layers --
-at 32 bits. Parameters shared by several modules are counted once.
+at 32 bits. Parameters shared by several modules are counted once. This is
+the layout of :mod:`cmim_dense.models.utils.binary_packing` except that the
+packed export also drops the weight quantizers' own parameters (e.g. RBNN's
+``theta``), which are counted here.
 """
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
-from typing import Union
+from typing import (Any, Callable, Dict, List, Optional, Sequence, Set, Tuple,
+                    Union)
 
 import torch
 from torch import Tensor, nn
@@ -150,6 +154,14 @@ class ComplexityReport:
             layers=layers)
 
 
+def has_binary_weight(module: nn.Module) -> bool:
+    """Whether a layer's weight is binary: it has a ``weight_quantizer``, or
+    its weight was frozen to the quantized values (deploy form, see
+    :meth:`~cmim_dense.models.layers.BinaryLayerMixin.freeze_weight`)."""
+    return getattr(module, 'weight_quantizer', None) is not None or \
+        bool(getattr(module, 'is_weight_frozen', False))
+
+
 def layer_kind(module: nn.Module) -> str:
     """``'binary'``, ``'binary-weight'`` or ``'fp'`` for a conv / linear.
 
@@ -157,18 +169,16 @@ def layer_kind(module: nn.Module) -> str:
         module (nn.Module): The layer.
 
     Returns:
-        str: ``'binary'`` if ``module.is_binary``, ``'binary-weight'`` if it
-        only has a ``weight_quantizer``, else ``'fp'``.
+        str: ``'binary'`` if ``module.is_binary`` (or it binarizes its input
+        and its weight is frozen binary), ``'binary-weight'`` if only its
+        weight is binary, else ``'fp'``.
     """
-    if getattr(module, 'is_binary', False):
+    if not has_binary_weight(module):
+        return 'fp'
+    if getattr(module, 'is_binary', False) or \
+            getattr(module, 'input_quantizer', None) is not None:
         return 'binary'
-    if getattr(module, 'weight_quantizer', None) is not None:
-        return 'binary-weight'
-    return 'fp'
-
-
-def _has_binary_weight(module: nn.Module) -> bool:
-    return getattr(module, 'weight_quantizer', None) is not None
+    return 'binary-weight'
 
 
 def _out_channels(module: nn.Module) -> int:
@@ -195,8 +205,7 @@ def layer_macs(module: nn.Module, inputs: Sequence[Any],
                                     module.groups) * kernel
     if isinstance(module, _ConvNd):
         kernel = math.prod(module.kernel_size)
-        return output.numel() * (module.in_channels //
-                                 module.groups) * kernel
+        return output.numel() * (module.in_channels // module.groups) * kernel
     return output.numel() * module.in_features
 
 
@@ -214,8 +223,9 @@ def _unique_params(module: nn.Module,
 
 def _param_bits(params: Sequence[nn.Parameter],
                 binary_weights: Set[int]) -> int:
-    return sum(p.numel() * (BINARY_BITS if id(p) in binary_weights else
-                            FP_BITS) for p in params)
+    return sum(p.numel() *
+               (BINARY_BITS if id(p) in binary_weights else FP_BITS)
+               for p in params)
 
 
 def _counted_layers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -224,8 +234,9 @@ def _counted_layers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     for name, module in model.named_modules():
         if not isinstance(module, COUNTED_TYPES):
             continue
-        if any(name.startswith(f'{outer}.') or not outer
-               for outer, _ in layers):
+        if any(
+                name.startswith(f'{outer}.') or not outer
+                for outer, _ in layers):
             continue
         layers.append((name, module))
     return layers
@@ -234,7 +245,7 @@ def _counted_layers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 def _layer_storage(module: nn.Module) -> Tuple[int, int]:
     """``(params, packed bits)`` of one counted layer, scales included."""
     params = _unique_params(module)
-    binary = {id(module.weight)} if _has_binary_weight(module) else set()
+    binary = {id(module.weight)} if has_binary_weight(module) else set()
     bits = _param_bits(params, binary)
     if binary:
         bits += FP_BITS * _out_channels(module)
@@ -336,12 +347,9 @@ def analyze_complexity(
     report.bops = sum(r.bops for r in report.layers)
 
     # Sizes from all parameters, each counted once.
-    binary_weights = {
-        id(m.weight)
-        for _, m in layers if _has_binary_weight(m)
-    }
+    binary_weights = {id(m.weight) for _, m in layers if has_binary_weight(m)}
     scale_bits = sum(FP_BITS * _out_channels(m) for _, m in layers
-                     if _has_binary_weight(m))
+                     if has_binary_weight(m))
     params = _unique_params(model)
     report.params = sum(p.numel() for p in params)
     report.size_fp32_bytes = report.params * FP_BITS // 8
@@ -430,11 +438,14 @@ def format_table(report: ComplexityReport, top: Optional[int] = None) -> str:
         ['layers', str(len(report.layers))],
         ['FLOPs', human_number(report.flops)],
         ['BOPs', human_number(report.bops)],
-        ['OPs (BOPs/64 + FLOPs)', human_number(report.ops)],
+        ['OPs (BOPs/64 + FLOPs)',
+         human_number(report.ops)],
         ['params', human_number(report.params)],
         ['size fp32', human_number(report.size_fp32_bytes, 'B')],
-        ['size packed (1-bit weights)',
-         human_number(report.size_packed_bytes, 'B')],
+        [
+            'size packed (1-bit weights)',
+            human_number(report.size_packed_bytes, 'B')
+        ],
     ]
     lines.extend(_align(totals, [False, True]))
     return '\n'.join(lines)

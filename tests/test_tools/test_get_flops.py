@@ -1,4 +1,5 @@
-"""Tests of ``tools/analysis_tools/get_flops.py`` on a tiny binary segmentor."""
+"""Tests of ``tools/analysis_tools/get_flops.py`` on a tiny binary
+segmentor."""
 import importlib.util
 import json
 import os
@@ -65,8 +66,7 @@ TINY_BINARY_SEG = textwrap.dedent('''
 
 def _load_tool() -> ModuleType:
     """Import the tool as a module (``tools`` is no package)."""
-    spec = importlib.util.spec_from_file_location('cmim_dense_get_flops',
-                                                  TOOL)
+    spec = importlib.util.spec_from_file_location('cmim_dense_get_flops', TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -127,14 +127,15 @@ def test_cli_json_matches_analyze_complexity(tool: ModuleType, config: Path,
     # conv_seg is the only FP layer: 3 classes * 16 channels * 8*8 pixels
     assert totals['flops'] == 3 * 16 * 8 * 8
     names = [row['name'] for row in data['layers']]
-    assert names[0] == 'backbone.stem.0' and names[-1] == 'decode_head.conv_seg'
+    assert names[0] == 'backbone.stem.0'
+    assert names[-1] == 'decode_head.conv_seg'
 
 
 def test_backbone_only(tool: ModuleType, config: Path,
                        capsys: pytest.CaptureFixture) -> None:
     full = tool.main([str(config), '--shape', '32'])
-    backbone = tool.main([str(config), '--shape', '32', '32',
-                          '--backbone-only', '--top', '3'])
+    backbone = tool.main(
+        [str(config), '--shape', '32', '32', '--backbone-only', '--top', '3'])
     assert backbone.input_shapes == [(1, 3, 32, 32)]
     assert all(r.name.startswith('backbone.') for r in backbone.layers)
     assert backbone.flops == 0  # the backbone is binary throughout

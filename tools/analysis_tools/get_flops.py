@@ -36,8 +36,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from torch import nn  # noqa: E402
 
-from cmim_dense.utils.complexity import (ComplexityReport,  # noqa: E402
-                                         analyze_complexity, format_table)
+from cmim_dense.utils.complexity import (  # noqa: E402
+    ComplexityReport, analyze_complexity, format_table)
 
 DEFAULT_SHAPE = (480, 640)  # NYUD-v2 images (H, W)
 
@@ -69,9 +69,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=3,
         help='input channels (default: 3)')
     parser.add_argument(
-        '--backbone-only',
-        action='store_true',
-        help='count only the backbone')
+        '--backbone-only', action='store_true', help='count only the backbone')
     parser.add_argument(
         '--top',
         type=int,
@@ -120,7 +118,9 @@ def build_model(config: str, cfg_options: Optional[dict] = None) -> nn.Module:
                          f'{type(err).__name__}: {err}') from err
 
 
-def count(model: nn.Module, shape: tuple, in_channels: int = 3,
+def count(model: nn.Module,
+          shape: tuple,
+          in_channels: int = 3,
           backbone_only: bool = False) -> ComplexityReport:
     """Run :func:`analyze_complexity` on a random ``1 x C x H x W`` input.
 
