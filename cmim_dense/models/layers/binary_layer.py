@@ -66,7 +66,7 @@ class BinaryLayerMixin:
         if isinstance(binarizer, dict):
             binarizer = binarizer.get('type')
         self.binarizer = binarizer
-        device = getattr(self, 'weight').device
+        weight = getattr(self, 'weight')
         for role in ROLES:
             cfg = roles.get(role)
             if cfg is None:
@@ -78,8 +78,8 @@ class BinaryLayerMixin:
                                 f'dict, None or False, got {cfg!r}')
             module = None if cfg is None else self._build_role(
                 role, cfg, layer_args)
-            if module is not None and device.type != 'cpu':
-                module = module.to(device)
+            if module is not None:  # follow the layer's device= and dtype=
+                module = module.to(weight.device, weight.dtype)
             self.add_module(role, module)
 
     def _describe(self) -> str:
