@@ -53,17 +53,17 @@ class XNORScale(BaseOutputScale):
         if mode not in ('sample', 'spatial'):
             raise ValueError(f"XNORScale mode must be 'sample' or 'spatial', "
                              f'got {mode!r}')
-        if mode == 'spatial' and kernel_size is None:
-            raise ValueError("XNORScale(mode='spatial') needs a conv layer "
-                             '(kernel_size, stride, dilation, pad)')
+        geometry = (kernel_size, stride, dilation, pad)
+        if mode == 'spatial' and any(g is None for g in geometry):
+            raise ValueError("XNORScale(mode='spatial') needs a conv layer's "
+                             'kernel_size, stride, dilation and pad')
         self.mode = mode
         self.stride, self.dilation = stride, dilation
         self.pad = tuple(pad) if pad is not None else None
         if mode == 'spatial':
-            kh, kw = kernel_size
+            self.kernel_area = kernel_size[0] * kernel_size[1]
             self.register_buffer(
-                'box', torch.full((1, 1, kh, kw), 1.0 / (kh * kw)),
-                persistent=False)
+                'box', torch.ones(1, 1, *kernel_size), persistent=False)
 
     def forward(self, output: Tensor, latent_input: Tensor) -> Tensor:
         magnitude = latent_input.detach().abs()
@@ -71,9 +71,9 @@ class XNORScale(BaseOutputScale):
             beta = magnitude.flatten(1).mean(1)
             return output * beta.view((-1, ) + (1, ) * (output.dim() - 1))
         mean_c = F.pad(magnitude.mean(1, keepdim=True), self.pad)
-        k_map = F.conv2d(mean_c, self.box.to(mean_c.dtype), None,
-                         self.stride, 0, self.dilation)
-        return output * k_map
+        box_sum = F.conv2d(mean_c, self.box.to(mean_c.dtype), None,
+                           self.stride, 0, self.dilation)
+        return output * (box_sum / self.kernel_area)
 
     def extra_repr(self) -> str:
         return f'mode={self.mode!r}'
