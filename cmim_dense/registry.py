@@ -20,7 +20,6 @@ from mmengine.registry import Registry
 from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 
 
-
 class UnknownTypeError(KeyError):
     """A config names a type its registry does not hold (message unquoted)."""
 
@@ -46,8 +45,9 @@ def build_in_registry(cfg: dict,
     if isinstance(obj_type, str):
         obj_cls = registry.get(obj_type)
         if obj_cls is None:
-            raise UnknownTypeError(f'unknown {registry.name} {obj_type!r}; '
-                           f'available: {", ".join(registry.module_dict)}')
+            raise UnknownTypeError(
+                f'unknown {registry.name} {obj_type!r}; '
+                f'available: {", ".join(registry.module_dict)}')
     else:
         obj_cls = obj_type
     for key, value in (default_args or {}).items():

@@ -21,7 +21,6 @@ pickles every prediction to ``DIR/results.pkl``.
 import argparse
 import importlib.util
 import inspect
-import os
 import os.path as osp
 import sys
 from typing import Any, Dict, List, Optional
@@ -30,20 +29,17 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cmim_dense  # noqa: E402,F401  (must precede mmseg's model imports)
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.model import BaseTTAModel, is_model_wrapper  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from cmim_dense.models.utils import (is_packed_checkpoint,  # noqa: E402
-                                     load_packed_checkpoint)
-
-_CFG_OPTIONS_HELP = (
-    'override some settings in the used config, the key-value pair in '
-    'xxx=yyy format will be merged into config file. If the value to be '
-    'overwritten is a list, it should be like key="[a,b]" or key=a,b. It '
-    'also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note '
-    'that the quotation marks are necessary and that no white space is '
-    'allowed.')
+from cmim_dense.models.utils import (
+    is_packed_checkpoint,  # noqa: E402
+    load_packed_checkpoint)
+from cmim_dense.utils.cli import (
+    add_runner_args,
+    apply_runner_args,  # noqa
+    build_runner,
+    parse_runner_args)
 
 #: File written by the ``DumpResults`` fallback of ``--out``.
 DUMP_FILE_NAME = 'results.pkl'
@@ -65,10 +61,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--work-dir',
-        help='if specified, the evaluation metric results will be dumped '
-        'into the directory as json')
-    parser.add_argument(
         '--out',
         type=str,
         help='the directory to save output predictions for offline '
@@ -82,21 +74,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help=_CFG_OPTIONS_HELP)
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
-    # torch.distributed.launch passes `--local-rank` with torch >= 2.0 and
-    # `--local_rank` before; torchrun sets the LOCAL_RANK variable instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(
+        parser, 'if specified, the evaluation metric results will be dumped '
+        'into the directory as json')
+    return parse_runner_args(parser, argv)
 
 
 def trigger_visualization_hook(cfg: Config,
@@ -235,16 +217,7 @@ def setup_cfg(cfg: Config, args: argparse.Namespace) -> Config:
     Returns:
         Config: The same config, ready for the runner.
     """
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-
+    apply_runner_args(cfg, args)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
@@ -271,11 +244,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     packed = is_packed_checkpoint(args.checkpoint)
     if packed:  # loaded below, into the built model
         cfg.load_from = None
-    if 'runner_type' in cfg:
-        from mmseg.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     if packed:  # unwrap DDP and TTA wrappers
         model = runner.model
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):

@@ -17,7 +17,6 @@ cmim_dense module is registered.
 """
 import argparse
 import importlib.util
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -26,16 +25,13 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cmim_dense  # noqa: E402,F401  (must precede mmseg's model imports)
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-_CFG_OPTIONS_HELP = (
-    'override some settings in the used config, the key-value pair in '
-    'xxx=yyy format will be merged into config file. If the value to be '
-    'overwritten is a list, it should be like key="[a,b]" or key=a,b. It '
-    'also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note '
-    'that the quotation marks are necessary and that no white space is '
-    'allowed.')
+from cmim_dense.utils.cli import (
+    add_runner_args,
+    apply_runner_args,  # noqa
+    build_runner,
+    parse_runner_args)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,7 +47,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         action='store_true',
@@ -64,20 +59,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help=_CFG_OPTIONS_HELP)
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes `--local-rank` with torch >= 2.0 and
-    # `--local_rank` before; torchrun sets the LOCAL_RANK variable instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser, 'the dir to save logs and models')
+    return parse_runner_args(parser, argv)
 
 
 def enable_amp(cfg: Config) -> Config:
@@ -118,9 +101,6 @@ def enable_amp(cfg: Config) -> Config:
 def setup_cfg(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to a loaded config.
 
-    The work directory is chosen in this order: ``--work-dir``, the config's
-    ``work_dir``, ``./work_dirs/<config file stem>``.
-
     Args:
         cfg (Config): The config loaded from ``args.config``; changed in
             place.
@@ -129,36 +109,11 @@ def setup_cfg(cfg: Config, args: argparse.Namespace) -> Config:
     Returns:
         Config: The same config, ready for the runner.
     """
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-
+    apply_runner_args(cfg, args)
     if args.amp:
         enable_amp(cfg)
-
     cfg.resume = args.resume
     return cfg
-
-
-def build_runner(cfg: Config) -> Runner:
-    """Build the runner, from the ``RUNNERS`` registry if ``runner_type``.
-
-    Args:
-        cfg (Config): The complete config.
-
-    Returns:
-        Runner: The runner.
-    """
-    if 'runner_type' in cfg:
-        from mmseg.registry import RUNNERS
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

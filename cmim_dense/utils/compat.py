@@ -89,9 +89,10 @@ def install_mmcv_ext_stub() -> bool:
     if has_compiled_mmcv_ops():
         return False
     if _EXT_NAME not in sys.modules:
-        stub = _ExtStub(_EXT_NAME, 'cmim_dense stand-in for mmcv compiled '
-                        'ops (mmcv-lite); calling an op raises '
-                        'MissingCompiledOpError.')
+        stub = _ExtStub(
+            _EXT_NAME, 'cmim_dense stand-in for mmcv compiled '
+            'ops (mmcv-lite); calling an op raises '
+            'MissingCompiledOpError.')
         stub.__spec__ = importlib.machinery.ModuleSpec(_EXT_NAME, None)
         sys.modules[_EXT_NAME] = stub
     return True

@@ -177,7 +177,7 @@ def test_train_resume_continues(trained: Dict[str, Path]) -> None:
 
 def run_test_tool(trained: Dict[str, Path], checkpoint: Path,
                   name: str) -> Dict[str, Path]:
-    """Run ``tools/test.py`` on ``checkpoint`` with ``--out``/``--show-dir``."""
+    """Run ``tools/test.py`` on ``checkpoint`` (``--out``, ``--show-dir``)."""
     tmp = trained['tmp']
     dirs = dict(
         work_dir=tmp / f'{name}_work_dir',
@@ -220,8 +220,7 @@ def test_test_tool_reports_miou(trained: Dict[str, Path],
     pred = np.asarray(Image.open(out_dir / '000.png'))
     assert pred.shape == (IMG_SIZE, IMG_SIZE)
     assert pred.max() < NUM_CLASSES
-    painted = [f for _, _, files in os.walk(tested['show_dir'])
-               for f in files]
+    painted = [f for _, _, files in os.walk(tested['show_dir']) for f in files]
     assert len([f for f in painted if f.endswith('.png')]) == 2, painted
 
 

@@ -18,8 +18,8 @@ import sys
 from typing import List, Optional
 
 if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import cmim_dense  # noqa: E402,F401
 import torch  # noqa: E402
@@ -28,8 +28,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 from torch import nn  # noqa: E402
 
-from cmim_dense.models.utils import (load_packed_checkpoint,  # noqa: E402
-                                     pack_checkpoint)
+from cmim_dense.models.utils import (
+    load_packed_checkpoint,  # noqa: E402
+    pack_checkpoint)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -38,16 +39,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='trained checkpoint (.pth)')
     parser.add_argument('out', help='packed checkpoint to write (.pth)')
     parser.add_argument(
-        '--config', help='config of the model (default: the one stored in '
+        '--config',
+        help='config of the model (default: the one stored in '
         'the checkpoint by mmengine)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, key=value')
     parser.add_argument(
-        '--verify-shape', type=int, nargs=2, default=[64, 64],
-        metavar=('H', 'W'), help='input size of the equality check')
+        '--verify-shape',
+        type=int,
+        nargs=2,
+        default=[64, 64],
+        metavar=('H', 'W'),
+        help='input size of the equality check')
     parser.add_argument(
-        '--no-verify', action='store_true',
+        '--no-verify',
+        action='store_true',
         help='skip the packed == unpacked output check')
     return parser.parse_args(argv)
 
@@ -74,9 +83,11 @@ def build_model(cfg: Config) -> nn.Module:
 
 
 @torch.no_grad()
-def outputs_equal(model: nn.Module, other: nn.Module, shape: List[int]) -> bool:
+def outputs_equal(model: nn.Module, other: nn.Module,
+                  shape: List[int]) -> bool:
     """Whether both models give identical outputs on one random input."""
-    inputs = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+    inputs = torch.randn(
+        1, 3, *shape, generator=torch.Generator().manual_seed(0))
     out_a, out_b = model(inputs, mode='tensor'), other(inputs, mode='tensor')
     if isinstance(out_a, torch.Tensor):
         return torch.equal(out_a, out_b)
@@ -85,8 +96,8 @@ def outputs_equal(model: nn.Module, other: nn.Module, shape: List[int]) -> bool:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    checkpoint = torch.load(args.checkpoint, map_location='cpu',
-                            weights_only=True)
+    checkpoint = torch.load(
+        args.checkpoint, map_location='cpu', weights_only=True)
     state = checkpoint.get('state_dict', checkpoint)
     cfg = load_config(args, checkpoint)
     model = build_model(cfg)
@@ -97,8 +108,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
                          f'model:\n{err}') from err
     meta = dict(checkpoint.get('meta', {}))
     meta['cfg'] = cfg.pretty_text
-    meta = {k: meta[k] for k in ('cfg', 'dataset_meta', 'seed', 'iter',
-                                 'epoch', 'mmengine_version') if k in meta}
+    meta = {
+        k: meta[k]
+        for k in ('cfg', 'dataset_meta', 'seed', 'iter', 'epoch',
+                  'mmengine_version') if k in meta
+    }
     sizes = pack_checkpoint(model, args.out, meta)
     sizes['in_file_bytes'] = osp.getsize(args.checkpoint)
     sizes['out_file_bytes'] = osp.getsize(args.out)

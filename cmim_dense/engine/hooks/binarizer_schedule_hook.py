@@ -74,10 +74,9 @@ class BinarizerScheduleHook(Hook):
         model = self._model(runner)
         n_scheduled = sum(1 for _ in self.scheduled_modules(model))
         n_binary = sum(1 for _ in self.binary_layers(model))
-        runner.logger.info(
-            f'BinarizerScheduleHook: {n_binary} binary layers, '
-            f'{n_scheduled} scheduled quantizers, progress by '
-            f'{"epoch" if self.by_epoch else "iteration"}')
+        runner.logger.info(f'BinarizerScheduleHook: {n_binary} binary layers, '
+                           f'{n_scheduled} scheduled quantizers, progress by '
+                           f'{"epoch" if self.by_epoch else "iteration"}')
 
     def set_progress(self, model: nn.Module, progress: float) -> None:
         """Send ``progress`` (clipped to [0, 1]) to every scheduled module."""
@@ -96,7 +95,9 @@ class BinarizerScheduleHook(Hook):
         if self.by_epoch:
             self._step(runner, runner.epoch, runner.max_epochs)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         if not self.by_epoch:
             self._step(runner, runner.iter, runner.max_iters)

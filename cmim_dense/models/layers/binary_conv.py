@@ -32,7 +32,7 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
             :func:`~cmim_dense.available_binarizers` or
             ``dict(type=name, **options)``. None gives an FP conv unless a
             role is given. Defaults to None.
-        input_quantizer, weight_quantizer, output_scale (dict | bool, optional):
+        input_quantizer, weight_quantizer, output_scale (dict | bool):
             Config replacing the binarizer's for that role; ``False`` drops
             the role. Defaults to None (the binarizer's).
         pad_value (float): Value (-1, 0 or +1) padding the binarized input.
@@ -57,8 +57,8 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
                  device=None,
                  dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride,
-                         padding, dilation, groups, bias, padding_mode,
-                         device, dtype)
+                         padding, dilation, groups, bias, padding_mode, device,
+                         dtype)
         if pad_value not in PAD_VALUES:
             raise ValueError(f'BinaryConv2d: pad_value must be one of '
                              f'{PAD_VALUES}, got {pad_value!r}')

@@ -98,8 +98,9 @@ class BinaryLayerMixin:
                 f'{self._describe()}: unknown {role} type {obj_type!r}; '
                 f'available: {", ".join(QUANTIZERS.module_dict)}')
         is_scale = issubclass(cls, BaseOutputScale)
-        if issubclass(cls, BaseSurrogateGrad) or is_scale != (role
-                                                            == 'output_scale'):
+        if issubclass(cls,
+                      BaseSurrogateGrad) or is_scale != (role
+                                                         == 'output_scale'):
             raise TypeError(f'{self._describe()}: {cls.__name__} cannot be '
                             f'used as {role}')
         accepted = inspect.signature(cls.__init__).parameters
@@ -135,9 +136,9 @@ class BinaryLayerMixin:
             return weight
         return self.weight_quantizer(weight)
 
-    def binary_forward(self, x: Tensor,
-                       op: Callable[[Tensor, Tensor, Optional[Tensor]],
-                                    Tensor]) -> Tensor:
+    def binary_forward(
+            self, x: Tensor, op: Callable[[Tensor, Tensor, Optional[Tensor]],
+                                          Tensor]) -> Tensor:
         """Quantize input and weight, apply ``op``, scale, add the bias.
 
         Args:

@@ -19,7 +19,7 @@ class BinaryLinear(BinaryLayerMixin, nn.Linear):
     Args:
         in_features, out_features, bias, device, dtype: As ``nn.Linear``.
         binarizer (str | dict, optional): Named method. Defaults to None.
-        input_quantizer, weight_quantizer, output_scale (dict | bool, optional):
+        input_quantizer, weight_quantizer, output_scale (dict | bool):
             Config replacing the binarizer's for that role; ``False`` drops
             the role. Defaults to None.
     """

@@ -1,8 +1,7 @@
 """Binarization operators: quantizers, surrogate gradients, output scales and
 the named methods (binarizers) built from them."""
-from .activation_quantizers import (ApproxSign, EDESign, FourierSign,
-                                    RBNNSign, ReCUSign, RSign, SignQuantizer,
-                                    SteSign)
+from .activation_quantizers import (ApproxSign, EDESign, FourierSign, RBNNSign,
+                                    ReCUSign, RSign, SignQuantizer, SteSign)
 from .base import (BaseQuantizer, ProgressDependent, SurrogateSign, binarize,
                    sign)
 from .binarizers import ROLES, available_binarizers, build_binarizer
@@ -18,6 +17,6 @@ __all__ = [
     'FourierGrad', 'SignQuantizer', 'SteSign', 'ApproxSign', 'EDESign',
     'RBNNSign', 'FourierSign', 'RSign', 'ReCUSign', 'SteSignWeight',
     'ScaledSignWeight', 'LibraPBWeight', 'RBNNWeight', 'ReCUWeight',
-    'XNORScale', 'GammaScale', 'ChannelScale', 'ROLES',
-    'available_binarizers', 'build_binarizer'
+    'XNORScale', 'GammaScale', 'ChannelScale', 'ROLES', 'available_binarizers',
+    'build_binarizer'
 ]

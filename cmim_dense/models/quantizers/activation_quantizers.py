@@ -17,7 +17,7 @@ from .base import BaseQuantizer, binarize, channel_view
 
 
 def build_surrogate(cfg: Optional[dict], default: str) -> nn.Module:
-    """Build a surrogate-gradient module from a config (or the default type)."""
+    """Build a surrogate-gradient module from a config or a default type."""
     cfg = dict(type=default) if cfg is None else dict(cfg)
     return QUANTIZERS.build(cfg)
 
@@ -100,7 +100,7 @@ class FourierSign(SignQuantizer):
 
 @QUANTIZERS.register_module()
 class RSign(SignQuantizer):
-    """ReActNet's RSign: ``sign(x - beta_c)`` with a learnable shift per channel.
+    """ReActNet's RSign: ``sign(x - beta_c)``, a learnable shift per channel.
 
     Backward: ApproxSign derivative at ``x - beta_c``; ``beta_c`` receives
     ``-sum`` of that gradient over its channel.

@@ -51,8 +51,8 @@ class SurrogateSign(torch.autograd.Function):
         return out if scale is None else out * scale
 
     @staticmethod
-    def backward(ctx: Any, grad_output: Tensor) -> Tuple[Optional[Tensor],
-                                                          ...]:
+    def backward(ctx: Any,
+                 grad_output: Tensor) -> Tuple[Optional[Tensor], ...]:
         x = ctx.saved_tensors[0]
         grad = grad_output * ctx.surrogate(x)
         if ctx.scale_grad:
@@ -147,8 +147,8 @@ class ProgressDependent:
                 f'training progress must lie in [0, 1], got {progress}')
         return progress
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys,
                               error_msgs) -> None:
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,

@@ -64,8 +64,8 @@ def dorefa() -> BinarizerSpec:
 def bireal() -> BinarizerSpec:
     """Bi-Real Net (Liu et al. 2018): ApproxSign, magnitude-aware weights."""
     return _spec(
-        dict(type='ApproxSign'), dict(type='ScaledSignWeight',
-                                      scale_grad=True))
+        dict(type='ApproxSign'),
+        dict(type='ScaledSignWeight', scale_grad=True))
 
 
 @BINARIZERS.register_module('xnorpp')
@@ -81,8 +81,7 @@ def irnet(t_min: float = 1e-2, t_max: float = 1e1) -> BinarizerSpec:
     """IR-Net (Qin et al. 2020): Libra-PB weights, EDE on both."""
     grad = dict(type='EDEGrad', t_min=t_min, t_max=t_max)
     return _spec(
-        dict(type='EDESign', grad=grad),
-        dict(type='LibraPBWeight', grad=grad))
+        dict(type='EDESign', grad=grad), dict(type='LibraPBWeight', grad=grad))
 
 
 @BINARIZERS.register_module('rbnn')
@@ -110,10 +109,11 @@ def recu(tau_min: float = 0.85, tau_max: float = 0.99) -> BinarizerSpec:
 
 
 @BINARIZERS.register_module('fda')
-def fda(omega: float = 0.1, n_start: int = 9, n_end: int = 18) -> BinarizerSpec:
+def fda(omega: float = 0.1,
+        n_start: int = 9,
+        n_end: int = 18) -> BinarizerSpec:
     """FDA (Xu et al. 2021): Fourier-series gradients on both."""
-    grad = dict(
-        type='FourierGrad', omega=omega, n_start=n_start, n_end=n_end)
+    grad = dict(type='FourierGrad', omega=omega, n_start=n_start, n_end=n_end)
     return _spec(
         dict(type='FourierSign', grad=grad),
         dict(type='ScaledSignWeight', grad=grad))

@@ -7,9 +7,10 @@ import math
 from typing import Tuple
 
 
-def ede_t_k(progress: float, t_min: float = 1e-2,
+def ede_t_k(progress: float,
+            t_min: float = 1e-2,
             t_max: float = 1e1) -> Tuple[float, float]:
-    """IR-Net / RBNN schedule of the surrogate's sharpness ``t`` and gain ``k``.
+    """IR-Net / RBNN schedule of the surrogate's sharpness ``t``, gain ``k``.
 
     ``t = T_min * 10 ** (p * log10(T_max / T_min))``, ``k = max(1 / t, 1)``.
 
@@ -28,7 +29,8 @@ def ede_t_k(progress: float, t_min: float = 1e-2,
     return t, max(1.0 / t, 1.0)
 
 
-def recu_tau(progress: float, tau_min: float = 0.85,
+def recu_tau(progress: float,
+             tau_min: float = 0.85,
              tau_max: float = 0.99) -> float:
     """ReCU's exponential schedule of ``tau``.
 

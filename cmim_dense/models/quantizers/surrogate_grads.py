@@ -117,8 +117,8 @@ class RBNNGrad(_TKScheduled):
 
     def forward(self, x: Tensor) -> Tensor:
         t = self.t.to(x.dtype)
-        return self.k.to(x.dtype) * (math.sqrt(2) * t -
-                                     t * t * x.abs()).clamp_(min=0)
+        return self.k.to(
+            x.dtype) * (math.sqrt(2) * t - t * t * x.abs()).clamp_(min=0)
 
 
 @QUANTIZERS.register_module()
@@ -152,8 +152,7 @@ class FourierGrad(ProgressDependent, BaseSurrogateGrad):
 
     def set_progress(self, progress: float) -> None:
         self.n.fill_(
-            fda_terms(self.check_progress(progress), self.n_start,
-                      self.n_end))
+            fda_terms(self.check_progress(progress), self.n_start, self.n_end))
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.omega * x

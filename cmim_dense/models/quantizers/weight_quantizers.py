@@ -44,7 +44,7 @@ class SteSignWeight(SignQuantizer):
 
 @QUANTIZERS.register_module()
 class ScaledSignWeight(SignQuantizer):
-    """XNOR-Net / DoReFa / Bi-Real / ReActNet / FDA weight: ``alpha_w sign(W)``.
+    """XNOR / DoReFa / Bi-Real / ReActNet / FDA weight: ``alpha_w sign(W)``.
 
     ``alpha_w = mean |W|`` per output channel, detached.
     Backward: ``dL/dW = dL/dQ * grad(W)``, times ``alpha_w`` when
@@ -69,7 +69,7 @@ class ScaledSignWeight(SignQuantizer):
 
 
 @QUANTIZERS.register_module()
-class LibraPBWeight(SignQuantizer):
+class LibraPBWeight(ScaledSignWeight):
     """IR-Net's Libra Parameter Binarization.
 
     ``W_std = (W - mean_o W) / std_o(W - mean_o W)`` per output channel,
@@ -87,16 +87,10 @@ class LibraPBWeight(SignQuantizer):
 
     default_grad = 'EDEGrad'
 
-    def __init__(self,
-                 scale_grad: bool = False,
-                 grad: Optional[dict] = None) -> None:
-        super().__init__(grad)
-        self.scale_grad = scale_grad
-
     def forward(self, weight: Tensor) -> Tensor:
         w_std = standardize_out_channels(weight)
-        scale = torch.pow(2, torch.round(
-            torch.log2(out_channel_mean_abs(w_std.detach()))))
+        scale = torch.pow(
+            2, torch.round(torch.log2(out_channel_mean_abs(w_std.detach()))))
         return binarize(w_std, self.grad, scale, self.scale_grad)
 
 
@@ -235,13 +229,13 @@ class ReCUWeight(ProgressDependent, SignQuantizer):
                  grad: Optional[dict] = None) -> None:
         super().__init__(grad)
         self.tau_min, self.tau_max = tau_min, tau_max
-        self.register_buffer('tau', torch.tensor(recu_tau(0.0, tau_min,
-                                                          tau_max)))
+        self.register_buffer('tau',
+                             torch.tensor(recu_tau(0.0, tau_min, tau_max)))
 
     def set_progress(self, progress: float) -> None:
         self.tau.fill_(
-            recu_tau(self.check_progress(progress), self.tau_min,
-                     self.tau_max))
+            recu_tau(
+                self.check_progress(progress), self.tau_min, self.tau_max))
 
     def clamp_bound(self, w_std: Tensor) -> Tensor:
         """``Q_tau`` for a standardised weight (detached scalar tensor)."""

@@ -56,8 +56,8 @@ def binarize_modules(model: nn.Module,
     candidates = [(name, module) for name, module in model.named_modules()
                   if type(module) in targets]
     if keep_first_conv:
-        first = next(
-            (name for name, m in candidates if type(m) is nn.Conv2d), None)
+        first = next((name for name, m in candidates if type(m) is nn.Conv2d),
+                     None)
         candidates = [(n, m) for n, m in candidates if n != first]
     selected = [(n, m) for n, m in candidates
                 if _matches(n, include) and not _matches(n, exclude)]

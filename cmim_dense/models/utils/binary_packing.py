@@ -50,9 +50,10 @@ def unpack_signs(packed: Tensor, shape: Tuple[int, ...]) -> Tensor:
 
 def packable_layers(model: nn.Module) -> List[Tuple[str, BinaryLayerMixin]]:
     """Binary layers of ``model`` that have a weight quantizer."""
-    return [(name, m) for name, m in model.named_modules()
-            if isinstance(m, BinaryLayerMixin)
-            and m.weight_quantizer is not None]
+    return [
+        (name, m) for name, m in model.named_modules()
+        if isinstance(m, BinaryLayerMixin) and m.weight_quantizer is not None
+    ]
 
 
 def _split_weight(name: str, quantized: Tensor) -> Tuple[Tensor, Tensor]:
@@ -94,8 +95,9 @@ def pack_state_dict(model: nn.Module) -> Tuple[Dict[str, Tensor], List[str]]:
         quantized = quantizer(layer.weight)
         quantizer.train(mode)
         signs, scale = _split_weight(name, quantized)
-        for key in [k for k in state if k.startswith(prefix +
-                                                      'weight_quantizer.')]:
+        for key in [
+                k for k in state if k.startswith(prefix + 'weight_quantizer.')
+        ]:
             del state[key]
         del state[prefix + 'weight']
         state[prefix + 'weight_packed'] = pack_signs(signs)
@@ -163,8 +165,8 @@ def load_packed_checkpoint(model: nn.Module,
     """
     source = checkpoint if isinstance(checkpoint, str) else '<dict>'
     if isinstance(checkpoint, str):
-        checkpoint = torch.load(checkpoint, map_location=map_location,
-                                weights_only=True)
+        checkpoint = torch.load(
+            checkpoint, map_location=map_location, weights_only=True)
     meta = checkpoint.get('meta', {})
     info = meta.get(PACKING_KEY)
     if info is None:

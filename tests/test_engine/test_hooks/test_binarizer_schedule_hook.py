@@ -77,14 +77,14 @@ def test_rbnn_rotation_updated_and_orthogonal(tmp_path):
     runner.train()
     left = quant.rotation_left
     assert not torch.equal(left, torch.eye(left.shape[0]))
-    assert torch.allclose(left @ left.t(), torch.eye(left.shape[0]),
-                          atol=1e-5)
+    assert torch.allclose(left @ left.t(), torch.eye(left.shape[0]), atol=1e-5)
     right = quant.rotation_right
-    assert torch.allclose(right @ right.t(), torch.eye(right.shape[0]),
-                          atol=1e-5)
+    assert torch.allclose(
+        right @ right.t(), torch.eye(right.shape[0]), atol=1e-5)
     ckpt = torch.load(tmp_path / 'iter_4.pth', weights_only=True)
-    assert torch.equal(ckpt['state_dict']['conv1.weight_quantizer.'
-                                          'rotation_left'], left)
+    assert torch.equal(
+        ckpt['state_dict']['conv1.weight_quantizer.'
+                           'rotation_left'], left)
     assert quant.rotation_error(runner.model.conv1.weight) < before
 
 

@@ -59,8 +59,10 @@ def runner_cfg(work_dir: str, binarizer: str = 'irnet', **train_cfg) -> dict:
         train_cfg=train_cfg,
         custom_hooks=[dict(type='BinarizerScheduleHook')],
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=2,
-                            by_epoch=train_cfg.get('by_epoch', False)),
+            checkpoint=dict(
+                type='CheckpointHook',
+                interval=2,
+                by_epoch=train_cfg.get('by_epoch', False)),
             logger=dict(type='LoggerHook', interval=1)),
         default_scope='mmseg',
         log_level='WARNING',

@@ -146,8 +146,7 @@ def test_forward_equals_reference(binarizer, train):
     with torch.no_grad():
         layer.bias.normal_()
     # output scales start at one
-    if layer.output_scale is not None and hasattr(layer.output_scale,
-                                                  'scale'):
+    if layer.output_scale is not None and hasattr(layer.output_scale, 'scale'):
         assert torch.equal(layer.output_scale.scale, torch.ones(6))
     if binarizer == 'reactnet':
         assert torch.equal(layer.input_quantizer.bias, torch.zeros(4))
@@ -312,8 +311,8 @@ def test_geometry_with_binarizer(name, pad_value):
         assert layer.weight.shape == (6, 2, 3, 3)
     if name == 'depthwise':
         assert layer.weight.shape == (4, 1, 3, 3)
-    if name in ('dilation2', 'same', 'same_even_dilated', 'reflect',
-                'groups2', 'depthwise'):
+    if name in ('dilation2', 'same', 'same_even_dilated', 'reflect', 'groups2',
+                'depthwise'):
         assert out.shape[-2:] == x.shape[-2:]
     if name == 'stride2':
         assert out.shape[-2:] == (5, 6)
@@ -323,8 +322,8 @@ def test_pad_values_give_different_outputs():
     x = torch.randn(1, 4, 6, 6)
     outs = []
     for pad_value in (1.0, 0.0, -1.0):
-        layer = BinaryConv2d(4, 6, 3, padding=1, binarizer='bnn',
-                             pad_value=pad_value)
+        layer = BinaryConv2d(
+            4, 6, 3, padding=1, binarizer='bnn', pad_value=pad_value)
         torch.manual_seed(1)
         nn.init.normal_(layer.weight)
         nn.init.zeros_(layer.bias)
@@ -372,19 +371,25 @@ def test_all_roles_dropped_is_fp():
         output_scale=False)
     assert not layer.is_quantized
     x = torch.randn(2, 4, 5, 5)
-    assert torch.equal(layer(x), F.conv2d(x, layer.weight, layer.bias,
-                                          padding=1))
+    assert torch.equal(
+        layer(x), F.conv2d(x, layer.weight, layer.bias, padding=1))
 
 
 def test_role_config_replaces_binarizer_role():
     layer = BinaryConv2d(
-        4, 6, 3, binarizer='irnet',
+        4,
+        6,
+        3,
+        binarizer='irnet',
         weight_quantizer=dict(type='ScaledSignWeight'))
     assert type(layer.input_quantizer).__name__ == 'EDESign'
     assert type(layer.weight_quantizer).__name__ == 'ScaledSignWeight'
     # explicit roles without a binarizer
     layer = BinaryConv2d(
-        4, 6, 3, input_quantizer=dict(type='SteSign'),
+        4,
+        6,
+        3,
+        input_quantizer=dict(type='SteSign'),
         weight_quantizer=dict(type='SteSignWeight'))
     assert layer.is_binary and layer.binarizer is None
     assert 'binarizer=custom' in repr(layer)
@@ -403,22 +408,26 @@ def test_binarizer_dict_passes_hyper_parameters():
 
 def test_xnor_spatial_scale_is_the_papers_k_map():
     layer = BinaryConv2d(
-        4, 6, 3, stride=2, padding=1, binarizer=dict(type='xnor',
-                                                      mode='spatial'))
+        4,
+        6,
+        3,
+        stride=2,
+        padding=1,
+        binarizer=dict(type='xnor', mode='spatial'))
     x = torch.randn(2, 4, 9, 8)
     out = layer(x)
     k_map = F.avg_pool2d(
         x.abs().mean(1, keepdim=True), 3, 2, 1, count_include_pad=True)
     qw = layer.weight_quantizer(layer.weight).detach()
-    expected = F.conv2d(F.pad(pm1(x), (1, 1, 1, 1), value=1.0), qw,
-                        stride=2) * k_map + layer.bias.view(1, -1, 1, 1)
+    expected = F.conv2d(
+        F.pad(pm1(x), (1, 1, 1, 1), value=1.0), qw,
+        stride=2) * k_map + layer.bias.view(1, -1, 1, 1)
     torch.testing.assert_close(out, expected)
 
 
 def test_gamma_scale_spatial_factors():
     layer = BinaryConv2d(
-        4, 6, 3, padding=1, binarizer=dict(type='xnorpp',
-                                           spatial_size=(5, 7)))
+        4, 6, 3, padding=1, binarizer=dict(type='xnorpp', spatial_size=(5, 7)))
     gamma = layer.output_scale
     for p in (gamma.scale, gamma.rows, gamma.cols):
         assert torch.equal(p, torch.ones_like(p))
@@ -548,10 +557,10 @@ def test_role_that_is_not_a_dict_is_refused(value):
 
 @pytest.mark.parametrize('role, cfg, arg', [
     ('input_quantizer', dict(type='RSign', in_channels=5), 'in_channels'),
-    ('output_scale', dict(type='ChannelScale', out_channels=3),
-     'out_channels'),
-    ('weight_quantizer', dict(type='RBNNWeight', weight_shape=(6, 4, 1, 1)),
-     'weight_shape'),
+    ('output_scale', dict(type='ChannelScale',
+                          out_channels=3), 'out_channels'),
+    ('weight_quantizer', dict(type='RBNNWeight',
+                              weight_shape=(6, 4, 1, 1)), 'weight_shape'),
 ])
 def test_role_config_disagreeing_with_layer(role, cfg, arg):
     with pytest.raises(ValueError) as err:
@@ -563,7 +572,10 @@ def test_role_config_disagreeing_with_layer(role, cfg, arg):
 
 def test_role_config_agreeing_with_layer_is_accepted():
     layer = BinaryConv2d(
-        4, 6, 3, binarizer='reactnet',
+        4,
+        6,
+        3,
+        binarizer='reactnet',
         input_quantizer=dict(type='RSign', in_channels=4),
         output_scale=dict(type='ChannelScale', out_channels=6))
     assert layer.input_quantizer.bias.shape == (4, )
@@ -573,10 +585,16 @@ def test_role_config_agreeing_with_layer_is_accepted():
 def test_rbnn_factors_must_match_fan_in():
     with pytest.raises(ValueError, match='36'):
         BinaryConv2d(
-            4, 8, 3, binarizer='rbnn',
+            4,
+            8,
+            3,
+            binarizer='rbnn',
             weight_quantizer=dict(type='RBNNWeight', factors=(5, 7)))
     layer = BinaryConv2d(
-        4, 8, 3, binarizer='rbnn',
+        4,
+        8,
+        3,
+        binarizer='rbnn',
         weight_quantizer=dict(type='RBNNWeight', factors=(4, 9)))
     assert layer.weight_quantizer.rotation_left.shape == (4, 4)
     assert layer.weight_quantizer.rotation_right.shape == (9, 9)

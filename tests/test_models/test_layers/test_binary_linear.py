@@ -34,8 +34,7 @@ def reference_weight(binarizer, weight):
         return pm1(w) * w.abs().mean(1, keepdim=True)
     if binarizer == 'irnet':
         w_std = centered / centered.std(1, keepdim=True)
-        alpha = 2.0**torch.round(torch.log2(w_std.abs().mean(1,
-                                                             keepdim=True)))
+        alpha = 2.0**torch.round(torch.log2(w_std.abs().mean(1, keepdim=True)))
         return pm1(centered) * alpha
     if binarizer in ('rbnn', 'recu'):
         return pm1(centered)
@@ -90,8 +89,8 @@ def test_hook_and_backward(binarizer):
     layer = BinaryLinear(IN, OUT, binarizer=binarizer)
     randomise(layer)
     seen = []
-    layer.input_quantizer.register_forward_hook(
-        lambda m, i, o: seen.append((i[0], o)))
+    layer.input_quantizer.register_forward_hook(lambda m, i, o: seen.append(
+        (i[0], o)))
     x = torch.randn(2, 4, IN, requires_grad=True)
     layer(x).pow(2).sum().backward()
     latent, binary = seen[0]
@@ -155,7 +154,9 @@ def test_rbnn_factorises_in_features():
     assert layer.weight_quantizer.factors == (3, 4)
     with pytest.raises(ValueError, match='fan-in 12'):
         BinaryLinear(
-            12, 4, binarizer='rbnn',
+            12,
+            4,
+            binarizer='rbnn',
             weight_quantizer=dict(type='RBNNWeight', factors=(5, 7)))
 
 
@@ -173,7 +174,9 @@ def test_gamma_spatial_refused():
 def test_disagreeing_role_config():
     with pytest.raises(ValueError) as err:
         BinaryLinear(
-            IN, OUT, binarizer='reactnet',
+            IN,
+            OUT,
+            binarizer='reactnet',
             input_quantizer=dict(type='RSign', in_channels=IN + 1))
     assert 'BinaryLinear' in str(err.value)
     assert 'in_channels' in str(err.value)

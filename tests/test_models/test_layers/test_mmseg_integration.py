@@ -52,18 +52,22 @@ def pm1(x):
 
 
 def binary_convs(module):
-    return {n: m for n, m in module.named_modules()
-            if isinstance(m, BinaryConv2d)}
+    return {
+        n: m
+        for n, m in module.named_modules() if isinstance(m, BinaryConv2d)
+    }
 
 
 def fp_convs(module):
-    return {n: m for n, m in module.named_modules()
-            if type(m) is nn.Conv2d}
+    return {n: m for n, m in module.named_modules() if type(m) is nn.Conv2d}
 
 
 def test_resnet18_all_convs_binary():
     model = ResNet(
-        depth=18, stem_channels=8, base_channels=8, conv_cfg=IRNET,
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        conv_cfg=IRNET,
         norm_cfg=BN)
     binary = binary_convs(model)
     assert fp_convs(model) == {}
@@ -76,8 +80,7 @@ def test_resnet18_all_convs_binary():
     for stage in range(2, 5):
         assert f'layer{stage}.0.downsample.0' in binary
     assert len(binary) == 20
-    assert all(m.binarizer == 'irnet' and m.is_binary
-               for m in binary.values())
+    assert all(m.binarizer == 'irnet' and m.is_binary for m in binary.values())
     assert binary['layer2.0.conv1'].stride == (2, 2)
 
     outs = model(torch.randn(1, 3, 64, 64))
@@ -100,7 +103,10 @@ def test_resnet18_known_limitation_relu_before_sign():
     stages 2-4 no longer depend on the image. A working binary backbone
     needs Bi-Real/ReActNet-style blocks."""
     model = ResNet(
-        depth=18, stem_channels=8, base_channels=8, conv_cfg=IRNET,
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        conv_cfg=IRNET,
         norm_cfg=BN)
     model.eval()  # mmseg's ResNet.train() returns None: no chaining
     seen = []
@@ -149,8 +155,9 @@ def test_fcn_head_binary_inner_convs_fp_classifier():
     cfg = fcn_cfg()
     cfg.pop('type')
     head = FCNHead(**cfg)
-    assert set(binary_convs(head)) == {'convs.0.conv', 'convs.1.conv',
-                                       'conv_cat.conv'}
+    assert set(binary_convs(head)) == {
+        'convs.0.conv', 'convs.1.conv', 'conv_cat.conv'
+    }
     assert set(fp_convs(head)) == {'conv_seg'}
     assert all(m.binarizer == 'bireal' for m in binary_convs(head).values())
     # ConvModule with a norm: no conv bias; the kernel's padding kept
@@ -216,10 +223,10 @@ def test_aspp_head_dilated_binary_convs():
 def test_build_under_each_scope(scope):
     head = MMSEG_MODELS.build(fcn_cfg(IRNET))
     assert isinstance(head, FCNHead)
-    assert set(binary_convs(head)) == {'convs.0.conv', 'convs.1.conv',
-                                       'conv_cat.conv'}
-    assert head(
-        [torch.randn(1, 16, 4, 4)]).shape == (1, 3, 4, 4)
+    assert set(binary_convs(head)) == {
+        'convs.0.conv', 'convs.1.conv', 'conv_cat.conv'
+    }
+    assert head([torch.randn(1, 16, 4, 4)]).shape == (1, 3, 4, 4)
 
     conv_cfg = dict(
         type='BinaryConv2d',
@@ -232,7 +239,10 @@ def test_build_under_each_scope(scope):
         assert type(conv) is BinaryConv2d and conv.binarizer == 'irnet'
     conv = build_conv_layer(
         dict(type='BinaryConv2d', binarizer='xnor', pad_value=0),
-        4, 8, 3, padding=1)
+        4,
+        8,
+        3,
+        padding=1)
     assert type(conv) is BinaryConv2d and conv.pad_value == 0.0
     module = ConvModule(4, 8, 3, padding=1, conv_cfg=IRNET, norm_cfg=BN)
     assert type(module.conv) is BinaryConv2d
@@ -243,8 +253,7 @@ def test_build_under_each_scope(scope):
 
 def test_conv_cfg_errors_surface(scope):
     with pytest.raises(ValueError, match='unknown binarizer'):
-        build_conv_layer(
-            dict(type='BinaryConv2d', binarizer='nope'), 4, 8, 3)
+        build_conv_layer(dict(type='BinaryConv2d', binarizer='nope'), 4, 8, 3)
 
 
 def test_encoder_decoder_loss_backward():
@@ -274,8 +283,7 @@ def test_encoder_decoder_loss_backward():
     samples = []
     for _ in range(2):
         sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, 3, (1, 32, 32)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 32, 32)))
         samples.append(sample)
     losses = model(inputs, samples, mode='loss')
     loss = sum(v for k, v in losses.items() if 'loss' in k)

@@ -9,7 +9,6 @@ from mmseg.registry import MODELS as MMSEG_MODELS
 from cmim_dense.models.layers import RPReLU
 
 
-
 def make(gamma, beta, zeta):
     act = RPReLU(len(gamma))
     with torch.no_grad():
@@ -54,8 +53,7 @@ def test_init_is_prelu():
     assert torch.equal(act.slope, torch.full((4, ), 0.25))
     x = torch.randn(2, 4, 3, 3)
     torch.testing.assert_close(act(x), torch.nn.PReLU(4, 0.25)(x))
-    assert torch.equal(RPReLU(2, init_slope=0.1).slope, torch.full((2, ),
-                                                                  0.1))
+    assert torch.equal(RPReLU(2, init_slope=0.1).slope, torch.full((2, ), 0.1))
     assert 'channels=4' in repr(act)
 
 

@@ -7,19 +7,19 @@ antiderivative of the surrogate derivative written out here.
 """
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ApproxSign, ApproxSignGrad,
-                                          ClipSTE, EDEGrad, EDESign,
-                                          FourierGrad, FourierSign, RBNNGrad,
-                                          RBNNSign, ReCUSign, RSign,
-                                          SignQuantizer, SteSign)
+from cmim_dense.models.quantizers import (ApproxSign, ApproxSignGrad, ClipSTE,
+                                          EDEGrad, EDESign, FourierGrad,
+                                          FourierSign, RBNNGrad, RBNNSign,
+                                          ReCUSign, RSign, SignQuantizer,
+                                          SteSign)
 
 DT = torch.float64
-GRID = torch.tensor([-2.0, -1.5, -1.0, -0.75, -0.5, -0.1, 0.0, 0.1, 0.5,
-                     0.75, 1.0, 1.5, 2.0], dtype=DT)
+GRID = torch.tensor(
+    [-2.0, -1.5, -1.0, -0.75, -0.5, -0.1, 0.0, 0.1, 0.5, 0.75, 1.0, 1.5, 2.0],
+    dtype=DT)
 
 
 def t_k(p, t_min=1e-2, t_max=1e1):
@@ -101,8 +101,7 @@ def d_rbnn(p):
 def d_fourier(n, omega=0.1):
 
     def d(x):
-        s = sum(
-            torch.cos((2 * i + 1) * omega * x) for i in range(n + 1))
+        s = sum(torch.cos((2 * i + 1) * omega * x) for i in range(n + 1))
         return torch.where(x.abs() > 1, 0.0, 4 * omega / math.pi * s)
 
     return d
@@ -177,8 +176,8 @@ def test_hand_values_ste_sign():
     assert grad.tolist() == [0, 2, 2, 2, 2, 0]
 
 
-@pytest.mark.parametrize('cls', [SteSign, ApproxSign, EDESign, RBNNSign,
-                                 FourierSign, ReCUSign])
+@pytest.mark.parametrize(
+    'cls', [SteSign, ApproxSign, EDESign, RBNNSign, FourierSign, ReCUSign])
 def test_forward_never_zero_nan_propagates(cls):
     q = cls().eval()  # ReCUSign in training: see the test below
     x = torch.tensor([[0.0, -0.0, 1e-6, -1e-6, float('nan'), 5.0]])
@@ -217,8 +216,7 @@ def test_float32_input():
     q(x).sum().backward()
     assert x.grad.dtype == torch.float32
     torch.testing.assert_close(
-        x.grad, d_ede(0.5)(x.detach().double()).float(), rtol=1e-5,
-        atol=1e-6)
+        x.grad, d_ede(0.5)(x.detach().double()).float(), rtol=1e-5, atol=1e-6)
 
 
 # ------------------------------------------------------------------ RSign
@@ -228,14 +226,14 @@ def test_rsign_hand_values():
     q = RSign(2).double()
     with torch.no_grad():
         q.bias.copy_(torch.tensor([0.2, -0.5], dtype=DT))
-    x = torch.tensor([[[[0.5, 0.2, -1.0]], [[0.0, -0.3, 0.9]]]], dtype=DT,
+    x = torch.tensor([[[[0.5, 0.2, -1.0]], [[0.0, -0.3, 0.9]]]],
+                     dtype=DT,
                      requires_grad=True)  # (1, 2, 1, 3)
     y = q(x)
     # x - b: ch0 [0.3, 0.0, -1.2], ch1 [0.5, 0.2, 1.4]
     assert y.tolist() == [[[[1, 1, -1]], [[1, 1, 1]]]]
     y.sum().backward()
-    expected = torch.tensor([[[[1.4, 2.0, 0.0]], [[1.0, 1.6, 0.0]]]],
-                            dtype=DT)
+    expected = torch.tensor([[[[1.4, 2.0, 0.0]], [[1.0, 1.6, 0.0]]]], dtype=DT)
     torch.testing.assert_close(x.grad, expected)
     # bias gradient: minus the channel-summed surrogate gradient
     torch.testing.assert_close(q.bias.grad, torch.tensor([-3.4, -2.6],
@@ -266,7 +264,8 @@ def test_rsign_linear_input_channel_last():
     with torch.no_grad():
         q.bias.copy_(bias)
     x = torch.tensor([[0.5, -0.5, 0.5, -0.25], [2.0, -2.0, 1.0, 0.75]],
-                     dtype=DT, requires_grad=True)
+                     dtype=DT,
+                     requires_grad=True)
     y = q(x)
     # x - b = [[-0.5, 0.5, 0, -0.25], [1, -1, 0.5, 0.75]]
     assert y.tolist() == [[-1, 1, 1, -1], [1, -1, 1, 1]]
@@ -307,8 +306,9 @@ def recu_reference(x, eps=1e-5):
 @pytest.mark.parametrize('shape', [(3, 2, 4, 4), (5, 7), (2, 3, 6)])
 def test_recu_sign_train_matches_reference(shape):
     gen = torch.Generator().manual_seed(3)
-    scale = torch.tensor([0.5, 3.0, 1.0, 2.0, 0.1])[:shape[0]].view(
-        (-1, ) + (1, ) * (len(shape) - 1)).to(DT)
+    scale = torch.tensor([0.5, 3.0, 1.0, 2.0,
+                          0.1])[:shape[0]].view((-1, ) + (1, ) *
+                                                (len(shape) - 1)).to(DT)
     x = (torch.randn(shape, generator=gen, dtype=DT) * scale + 0.2)
     g = torch.randn(shape, generator=gen, dtype=DT)
     q = ReCUSign().double().train()
@@ -365,7 +365,6 @@ def test_recu_sign_eps():
     xr = x.detach().clone().requires_grad_()
     yr, z = recu_reference(xr, eps=0.5)
     torch.testing.assert_close(
-        z.detach().abs(),
-        torch.full((1, 4), 1 / math.sqrt(11 / 6), dtype=DT))
+        z.detach().abs(), torch.full((1, 4), 1 / math.sqrt(11 / 6), dtype=DT))
     yr.sum().backward()
     torch.testing.assert_close(x.grad, xr.grad)

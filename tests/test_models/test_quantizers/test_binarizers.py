@@ -77,8 +77,9 @@ def test_roles():
     assert ROLES == ('input_quantizer', 'weight_quantizer', 'output_scale')
 
 
-@pytest.mark.parametrize('bad', ['nope', dict(type='nope'), dict(), '',
-                                 dict(type=3)])
+@pytest.mark.parametrize(
+    'bad', ['nope', dict(type='nope'),
+            dict(), '', dict(type=3)])
 def test_unknown_binarizer(bad):
     with pytest.raises(ValueError) as info:
         build_binarizer(bad)
@@ -143,8 +144,7 @@ def test_specific_hyper_parameters_of_the_table():
     for name, grad in (('irnet', 'EDEGrad'), ('rbnn', 'RBNNGrad')):
         spec = build_binarizer(name)
         for role in ('input_quantizer', 'weight_quantizer'):
-            assert spec[role]['grad'] == dict(
-                type=grad, t_min=1e-2, t_max=1e1)
+            assert spec[role]['grad'] == dict(type=grad, t_min=1e-2, t_max=1e1)
 
 
 def test_irnet_hyper_parameters_propagate():

@@ -12,13 +12,13 @@ DT = torch.float64
 # 1 / (kh kw) (relative ~3e-8); spatial checks use this tolerance.
 RTOL_BOX = 1e-7
 
-
 # ------------------------------------------------------------ XNORScale
 
 
 def test_xnor_sample_mode_hand_values():
-    latent = torch.tensor([[[[1.0, -2.0]], [[3.0, -4.0]]],
-                           [[[0.0, 0.5]], [[-0.5, 1.0]]]], dtype=DT)
+    latent = torch.tensor(
+        [[[[1.0, -2.0]], [[3.0, -4.0]]], [[[0.0, 0.5]], [[-0.5, 1.0]]]],
+        dtype=DT)
     # beta = mean |x| per sample over C, H, W: [2.5, 0.5]
     out = torch.arange(2 * 3 * 2 * 2, dtype=DT).view(2, 3, 2, 2) - 5
     y = XNORScale()(out, latent)
@@ -31,19 +31,20 @@ def test_xnor_sample_mode_linear():
                           dtype=DT)
     out = torch.ones(2, 5, dtype=DT)
     y = XNORScale(mode='sample')(out, latent)
-    torch.testing.assert_close(
-        y, torch.tensor([[1.0] * 5, [2.0] * 5], dtype=DT))
+    torch.testing.assert_close(y, torch.tensor([[1.0] * 5, [2.0] * 5],
+                                               dtype=DT))
 
 
 def test_xnor_scale_is_detached():
-    latent = torch.tensor([[[[1.0, -2.0]]], [[[4.0, 0.0]]]], dtype=DT,
+    latent = torch.tensor([[[[1.0, -2.0]]], [[[4.0, 0.0]]]],
+                          dtype=DT,
                           requires_grad=True)
     out = torch.ones(2, 2, 1, 2, dtype=DT, requires_grad=True)
     y = XNORScale()(out, latent)
     y.sum().backward()
     assert latent.grad is None
-    expected = torch.tensor([1.5, 2.0], dtype=DT).view(2, 1, 1, 1).expand(
-        2, 2, 1, 2)
+    expected = torch.tensor([1.5, 2.0], dtype=DT).view(2, 1, 1,
+                                                       1).expand(2, 2, 1, 2)
     torch.testing.assert_close(out.grad, expected)
 
 
@@ -51,13 +52,15 @@ def test_xnor_scale_is_detached():
 ABS_4x4 = np.arange(16, dtype=float).reshape(4, 4)
 # 3x3 box sums with zero padding 1, by hand (e.g. (0, 0): 0+1+4+5 = 10,
 # (1, 1): 0+1+2+4+5+6+8+9+10 = 45)
-BOX_SUMS_S1 = np.array([[10, 18, 24, 18], [27, 45, 54, 39],
-                        [51, 81, 90, 63], [42, 66, 72, 50]], dtype=float)
+BOX_SUMS_S1 = np.array(
+    [[10, 18, 24, 18], [27, 45, 54, 39], [51, 81, 90, 63], [42, 66, 72, 50]],
+    dtype=float)
 
 
 def spatial_input():
-    signs = torch.tensor([[1, -1, 1, -1], [-1, 1, -1, 1], [1, 1, -1, -1],
-                          [-1, -1, 1, 1]], dtype=DT)
+    signs = torch.tensor(
+        [[1, -1, 1, -1], [-1, 1, -1, 1], [1, 1, -1, -1], [-1, -1, 1, 1]],
+        dtype=DT)
     return (torch.tensor(ABS_4x4, dtype=DT) * signs).view(1, 1, 4, 4)
 
 
@@ -74,8 +77,8 @@ def test_xnor_spatial_stride1_hand():
     out = torch.ones(1, 2, 4, 4, dtype=DT)
     y = spatial_scale((1, 1))(out, spatial_input())
     k_map = torch.tensor(BOX_SUMS_S1 / 9, dtype=DT)
-    torch.testing.assert_close(y, k_map.expand(1, 2, 4, 4), rtol=RTOL_BOX,
-                               atol=0)
+    torch.testing.assert_close(
+        y, k_map.expand(1, 2, 4, 4), rtol=RTOL_BOX, atol=0)
 
 
 def test_xnor_spatial_stride2_hand():
@@ -173,23 +176,23 @@ def test_gamma_spatial_hand_values_and_grads():
         q.rows.copy_(h)
         q.cols.copy_(w)
     gen = torch.Generator().manual_seed(1)
-    out = torch.randn(2, 2, 2, 3, generator=gen, dtype=DT,
-                      requires_grad=True)
+    out = torch.randn(2, 2, 2, 3, generator=gen, dtype=DT, requires_grad=True)
     g = torch.randn(2, 2, 2, 3, generator=gen, dtype=DT)
     y = q(out, None)
     # Gamma[c, i, j] = o_c h_i w_j, e.g. Gamma[1, 1, 2] = -1 * 3 * -1 = 3
     gamma = torch.tensor([[[1.0, 2.0, -1.0], [6.0, 12.0, -6.0]],
-                          [[-0.5, -1.0, 0.5], [-3.0, -6.0, 3.0]]], dtype=DT)
+                          [[-0.5, -1.0, 0.5], [-3.0, -6.0, 3.0]]],
+                         dtype=DT)
     torch.testing.assert_close(y, out * gamma, rtol=1e-14, atol=0)
     y.backward(g)
     o_d = out.detach()
     torch.testing.assert_close(out.grad, g * gamma)
-    torch.testing.assert_close(
-        q.scale.grad, torch.einsum('ncij,i,j->c', g * o_d, h, w))
-    torch.testing.assert_close(
-        q.rows.grad, torch.einsum('ncij,c,j->i', g * o_d, o, w))
-    torch.testing.assert_close(
-        q.cols.grad, torch.einsum('ncij,c,i->j', g * o_d, o, h))
+    torch.testing.assert_close(q.scale.grad,
+                               torch.einsum('ncij,i,j->c', g * o_d, h, w))
+    torch.testing.assert_close(q.rows.grad,
+                               torch.einsum('ncij,c,j->i', g * o_d, o, w))
+    torch.testing.assert_close(q.cols.grad,
+                               torch.einsum('ncij,c,i->j', g * o_d, o, h))
 
 
 def test_gamma_size_mismatch():
@@ -207,8 +210,8 @@ def test_gamma_linear_channel_only():
     with torch.no_grad():
         q.scale.copy_(torch.tensor([1.0, 2.0, 3.0], dtype=DT))
     y = q(torch.ones(4, 3, dtype=DT), None)
-    torch.testing.assert_close(
-        y, torch.tensor([[1.0, 2.0, 3.0]] * 4, dtype=DT))
+    torch.testing.assert_close(y,
+                               torch.tensor([[1.0, 2.0, 3.0]] * 4, dtype=DT))
 
 
 # ---------------------------------------------------------- ChannelScale
@@ -221,10 +224,9 @@ def test_channel_scale_init_and_forward():
     with torch.no_grad():
         q.scale.copy_(torch.tensor([1.0, -2.0, 4.0], dtype=DT))
     gen = torch.Generator().manual_seed(2)
-    out = torch.randn(2, 3, 4, 5, generator=gen, dtype=DT,
-                      requires_grad=True)
-    latent = torch.randn(2, 6, 4, 5, generator=gen, dtype=DT,
-                         requires_grad=True)
+    out = torch.randn(2, 3, 4, 5, generator=gen, dtype=DT, requires_grad=True)
+    latent = torch.randn(
+        2, 6, 4, 5, generator=gen, dtype=DT, requires_grad=True)
     g = torch.randn(2, 3, 4, 5, generator=gen, dtype=DT)
     y = q(out, latent)
     s = torch.tensor([1.0, -2.0, 4.0], dtype=DT).view(1, 3, 1, 1)

@@ -50,8 +50,7 @@ def test_ede_t_k_equal_bounds():
     assert ede_t_k(0.3, 0.5, 0.5) == pytest.approx((0.5, 2.0))
 
 
-@pytest.mark.parametrize('t_min,t_max', [(0.0, 1.0), (-1.0, 1.0),
-                                         (10.0, 1.0)])
+@pytest.mark.parametrize('t_min,t_max', [(0.0, 1.0), (-1.0, 1.0), (10.0, 1.0)])
 def test_ede_t_k_rejects_bad_range(t_min, t_max):
     with pytest.raises(ValueError):
         ede_t_k(0.5, t_min, t_max)
@@ -59,8 +58,8 @@ def test_ede_t_k_rejects_bad_range(t_min, t_max):
 
 @pytest.mark.parametrize('p', [0.0, 0.25, 0.5, 0.75, 1.0])
 def test_recu_tau(p):
-    assert recu_tau(p) == pytest.approx(A_RECU * math.exp(p) + B_RECU,
-                                        rel=1e-14)
+    assert recu_tau(p) == pytest.approx(
+        A_RECU * math.exp(p) + B_RECU, rel=1e-14)
 
 
 def test_recu_tau_end_points_and_hand_value():
@@ -86,9 +85,8 @@ def test_recu_tau_rejects_bad_range(tau_min, tau_max):
         recu_tau(0.5, tau_min, tau_max)
 
 
-@pytest.mark.parametrize('p,n', [(0.0, 9), (0.1, 9), (1 / 9, 10),
-                                 (0.2, 10), (0.5, 13), (0.55, 13),
-                                 (0.99, 17), (1.0, 18)])
+@pytest.mark.parametrize('p,n', [(0.0, 9), (0.1, 9), (1 / 9, 10), (0.2, 10),
+                                 (0.5, 13), (0.55, 13), (0.99, 17), (1.0, 18)])
 def test_fda_terms(p, n):
     assert fda_terms(p) == n
     assert isinstance(fda_terms(p), int)

@@ -79,7 +79,8 @@ def test_sign_integer_input():
 
 
 def test_binarize_forward_and_backward_use_the_surrogate():
-    x = torch.tensor([-2.0, -0.5, 0.0, 0.25, 1.5], dtype=torch.float64,
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.25, 1.5],
+                     dtype=torch.float64,
                      requires_grad=True)
     g = torch.tensor([1.0, -2.0, 0.5, 3.0, -1.0], dtype=torch.float64)
     y = binarize(x, Affine())
@@ -98,9 +99,11 @@ def test_binarize_nan_forward():
 
 @pytest.mark.parametrize('scale_grad', [False, True])
 def test_binarize_scale_is_detached(scale_grad):
-    x = torch.tensor([[-0.5, 0.0], [2.0, -3.0]], dtype=torch.float64,
+    x = torch.tensor([[-0.5, 0.0], [2.0, -3.0]],
+                     dtype=torch.float64,
                      requires_grad=True)
-    scale = torch.tensor([[0.5], [2.0]], dtype=torch.float64,
+    scale = torch.tensor([[0.5], [2.0]],
+                         dtype=torch.float64,
                          requires_grad=True)
     y = binarize(x, Affine(), scale, scale_grad)
     expected = torch.tensor([[-0.5, 0.5], [2.0, -2.0]], dtype=torch.float64)
@@ -117,8 +120,8 @@ def test_binarize_scale_is_detached(scale_grad):
 def test_surrogate_sign_scale_grad_ignored_without_scale():
     x = torch.tensor([0.5, -0.25], dtype=torch.float64, requires_grad=True)
     SurrogateSign.apply(x, Affine(), None, True).sum().backward()
-    torch.testing.assert_close(
-        x.grad, torch.tensor([2.5, 0.25], dtype=torch.float64))
+    torch.testing.assert_close(x.grad,
+                               torch.tensor([2.5, 0.25], dtype=torch.float64))
 
 
 def test_binarize_saves_only_input_graph():

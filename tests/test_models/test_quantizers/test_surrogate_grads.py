@@ -12,8 +12,8 @@ from cmim_dense.models.quantizers import (ApproxSignGrad, ClipSTE, EDEGrad,
 
 GRID = np.array([
     -2.0, -1.5, -1.0 - 1e-9, -1.0, -1.0 + 1e-9, -0.75, -0.5, -0.25, -1e-3,
-    -1e-8, 0.0, 1e-8, 1e-3, 0.25, 0.5, 0.75, 1.0 - 1e-9, 1.0, 1.0 + 1e-9,
-    1.5, 2.0
+    -1e-8, 0.0, 1e-8, 1e-3, 0.25, 0.5, 0.75, 1.0 - 1e-9, 1.0, 1.0 + 1e-9, 1.5,
+    2.0
 ])
 PROGRESS = [0.0, 0.5, 1.0]
 
@@ -88,8 +88,7 @@ def test_identity_ste():
 def test_approx_sign_hand_values():
     x = np.array([-2.0, -1.0, -0.75, -0.5, 0.0, 0.25, 0.5, 1.0, 2.0])
     np.testing.assert_allclose(
-        backward_of(ApproxSignGrad(), x),
-        [0, 0, 0.5, 1, 2, 1.5, 1, 0, 0],
+        backward_of(ApproxSignGrad(), x), [0, 0, 0.5, 1, 2, 1.5, 1, 0, 0],
         rtol=0,
         atol=1e-15)
 
@@ -120,9 +119,10 @@ def test_ede_hand_values():
     x = np.array([-1.0, 0.0, 0.5, 1.0])
     # p = 0: t = 0.01, k = 100 -> k t = 1, d(0) = 1
     np.testing.assert_allclose(
-        backward_of(scheduled(EDEGrad, 0.0), x),
-        [1 - np.tanh(0.01)**2, 1.0, 1 - np.tanh(0.005)**2,
-         1 - np.tanh(0.01)**2],
+        backward_of(scheduled(EDEGrad, 0.0), x), [
+            1 - np.tanh(0.01)**2, 1.0, 1 - np.tanh(0.005)**2,
+            1 - np.tanh(0.01)**2
+        ],
         rtol=1e-12)
     # p = 1: t = 10, k = 1 -> d(0) = 10, d(0.5) = 10 sech(5)^2
     np.testing.assert_allclose(
@@ -165,8 +165,7 @@ def test_ede_float32_input_with_float32_buffers():
     x = np.array([-1.0, -0.3, 0.0, 0.7, 2.0])
     got = backward_of(mod, x, torch.float32)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(
-        got, k * t * (1 - np.tanh(t * x)**2), rtol=1e-5)
+    np.testing.assert_allclose(got, k * t * (1 - np.tanh(t * x)**2), rtol=1e-5)
 
 
 # -------------------------------------------------------------- RBNNGrad
@@ -187,9 +186,13 @@ def test_rbnn_hand_values():
     x = np.array([-2.0, 0.0, 0.1, 0.5, 1.0])
     # p = 0: t = 0.01, k = 100: 100 * (0.01 sqrt2 - 1e-4 |x|)
     np.testing.assert_allclose(
-        backward_of(scheduled(RBNNGrad, 0.0), x),
-        [math.sqrt(2) - 0.02, math.sqrt(2), math.sqrt(2) - 0.001,
-         math.sqrt(2) - 0.005, math.sqrt(2) - 0.01],
+        backward_of(scheduled(RBNNGrad, 0.0), x), [
+            math.sqrt(2) - 0.02,
+            math.sqrt(2),
+            math.sqrt(2) - 0.001,
+            math.sqrt(2) - 0.005,
+            math.sqrt(2) - 0.01
+        ],
         rtol=1e-12)
     # p = 1: t = 10, k = 1: max(0, 10 sqrt2 - 100 |x|); zero from |x| = 0.1414
     np.testing.assert_allclose(
@@ -210,13 +213,15 @@ def fourier_by_hand(x, n, omega=0.1):
     return np.where(np.abs(x) > 1, 0.0, 4 * omega / np.pi * total)
 
 
-@pytest.mark.parametrize('p,n', [(0.0, 9), (0.5, 13), (1 / 9, 10),
-                                 (0.99, 17), (1.0, 18)])
+@pytest.mark.parametrize('p,n', [(0.0, 9), (0.5, 13), (1 / 9, 10), (0.99, 17),
+                                 (1.0, 18)])
 def test_fourier_grid(p, n):
     mod = scheduled(FourierGrad, p)
     assert mod.n.item() == n == math.floor(9 + 9 * p + 1e-12)
     np.testing.assert_allclose(
-        backward_of(mod, GRID), fourier_by_hand(GRID, n), rtol=1e-10,
+        backward_of(mod, GRID),
+        fourier_by_hand(GRID, n),
+        rtol=1e-10,
         atol=1e-12)
 
 
@@ -233,11 +238,12 @@ def test_fourier_hand_value_at_zero_and_edges():
                                                      (0.05, 0, 3, 1.0, 3),
                                                      (1.0, 4, 4, 0.7, 4)])
 def test_fourier_custom_parameters(omega, n_start, n_end, p, n):
-    mod = scheduled(
-        FourierGrad, p, omega=omega, n_start=n_start, n_end=n_end)
+    mod = scheduled(FourierGrad, p, omega=omega, n_start=n_start, n_end=n_end)
     assert mod.n.item() == n
     np.testing.assert_allclose(
-        backward_of(mod, GRID), fourier_by_hand(GRID, n, omega), rtol=1e-9,
+        backward_of(mod, GRID),
+        fourier_by_hand(GRID, n, omega),
+        rtol=1e-9,
         atol=1e-12)
 
 
@@ -246,8 +252,7 @@ def test_fourier_float32():
     mod.set_progress(0.5)
     x = np.array([-1.0, -0.5, -1e-7, 0.0, 1e-4, 0.3, 1.0, 1.5])
     np.testing.assert_allclose(
-        backward_of(mod, x, torch.float32), fourier_by_hand(x, 13),
-        rtol=1e-5)
+        backward_of(mod, x, torch.float32), fourier_by_hand(x, 13), rtol=1e-5)
 
 
 @pytest.mark.parametrize('omega', [0.0, -0.1])
@@ -271,8 +276,7 @@ def test_set_progress_out_of_range(cls, p):
 
 
 @pytest.mark.parametrize('cls', [EDEGrad, RBNNGrad])
-@pytest.mark.parametrize('t_min,t_max', [(0.0, 1.0), (2.0, 1.0),
-                                         (-1e-2, 1e1)])
+@pytest.mark.parametrize('t_min,t_max', [(0.0, 1.0), (2.0, 1.0), (-1e-2, 1e1)])
 def test_tk_rejects_bad_range(cls, t_min, t_max):
     with pytest.raises(ValueError):
         cls(t_min=t_min, t_max=t_max)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from cmim_dense.models.quantizers import (ClipSTE, EDEGrad, FourierGrad,
-                                          IdentitySTE, LibraPBWeight,
-                                          RBNNGrad, RBNNWeight, ReCUWeight,
+                                          IdentitySTE, LibraPBWeight, RBNNGrad,
+                                          RBNNWeight, ReCUWeight,
                                           ScaledSignWeight, SteSignWeight)
 from cmim_dense.models.quantizers.weight_quantizers import balanced_factors
 
@@ -57,9 +57,8 @@ def random_weight(shape, seed):
 
 
 def test_ste_sign_weight_forward_and_clip_ste():
-    w = torch.tensor([[[[-1.5, -1.0], [0.0, 0.3]]], [[[1.0, 1.2], [-0.0,
-                                                                 -0.7]]]],
-                     dtype=DT)
+    w = torch.tensor(
+        [[[[-1.5, -1.0], [0.0, 0.3]]], [[[1.0, 1.2], [-0.0, -0.7]]]], dtype=DT)
     g = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]], [[[5.0, 6.0], [7.0, 8.0]]]],
                      dtype=DT)
     y, grad = weight_grad(SteSignWeight(), w, g)
@@ -95,8 +94,7 @@ def test_scaled_sign_weight_hand_forward():
     y, _ = weight_grad(ScaledSignWeight(), hand_weight(),
                        torch.ones(2, 1, 2, 2, dtype=DT))
     expected = torch.tensor(
-        [[[[1.0, -1.0], [1.0, 1.0]]], [[[-0.3, 0.3], [0.3, -0.3]]]],
-        dtype=DT)
+        [[[[1.0, -1.0], [1.0, 1.0]]], [[[-0.3, 0.3], [0.3, -0.3]]]], dtype=DT)
     torch.testing.assert_close(y, expected, rtol=0, atol=1e-15)
 
 
@@ -104,8 +102,8 @@ def test_scaled_sign_weight_hand_forward():
 def test_scaled_sign_weight_hand_grad(scale_grad):
     g = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]], [[[5.0, 6.0], [7.0, 8.0]]]],
                      dtype=DT)
-    _, grad = weight_grad(ScaledSignWeight(scale_grad=scale_grad),
-                          hand_weight(), g)
+    _, grad = weight_grad(
+        ScaledSignWeight(scale_grad=scale_grad), hand_weight(), g)
     # clip STE: |W| <= 1 passes; alpha not differentiated (detached)
     expected = torch.tensor(
         [[[[1.0, 0.0], [3.0, 0.0]]], [[[5.0, 6.0], [7.0, 8.0]]]], dtype=DT)
@@ -156,11 +154,11 @@ def libra_hand_weight():
 def test_libra_standardisation_by_hand():
     w_std = standardize_ref(libra_hand_weight()).view(2, 9)
     torch.testing.assert_close(w_std[0, 0], torch.tensor(8 / 3, dtype=DT))
-    torch.testing.assert_close(w_std[0, 1:], torch.full((8, ), -1 / 3,
+    torch.testing.assert_close(w_std[0, 1:], torch.full((8, ),
+                                                        -1 / 3,
                                                         dtype=DT))
-    torch.testing.assert_close(w_std[1, :2],
-                               torch.full((2, ), -2 * math.sqrt(7) / 3,
-                                          dtype=DT))
+    torch.testing.assert_close(
+        w_std[1, :2], torch.full((2, ), -2 * math.sqrt(7) / 3, dtype=DT))
 
 
 def test_libra_hand_forward():
@@ -231,10 +229,13 @@ def test_libra_grad_goes_through_standardisation():
     centred = flat_w - flat_w.mean(1, keepdim=True)
     scale = flat_g.abs().sum(1)
     assert (scale > 0).all()
-    torch.testing.assert_close(flat_g.sum(1) / scale,
-                               torch.zeros(3, dtype=DT), atol=1e-12, rtol=0)
-    torch.testing.assert_close((flat_g * centred).sum(1) / scale,
-                               torch.zeros(3, dtype=DT), atol=1e-9, rtol=0)
+    torch.testing.assert_close(
+        flat_g.sum(1) / scale, torch.zeros(3, dtype=DT), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        (flat_g * centred).sum(1) / scale,
+        torch.zeros(3, dtype=DT),
+        atol=1e-9,
+        rtol=0)
 
 
 def test_libra_default_grad_is_ede():
@@ -332,8 +333,7 @@ def test_rbnn_forward_and_grad_match_reference(p):
     assert torch.equal(y[safe], yr.detach()[safe])
     assert set(y.unique().tolist()) <= {-1.0, 1.0}
     torch.testing.assert_close(wq.grad, wr.grad, rtol=1e-8, atol=1e-10)
-    torch.testing.assert_close(q.theta.grad, theta.grad, rtol=1e-8,
-                               atol=1e-10)
+    torch.testing.assert_close(q.theta.grad, theta.grad, rtol=1e-8, atol=1e-10)
 
 
 def test_rbnn_gate_limits():
@@ -344,9 +344,8 @@ def test_rbnn_gate_limits():
     with torch.no_grad():
         q.rotation_left.copy_(r1)
         q.theta.copy_(torch.tensor([0.0, math.pi / 2], dtype=DT))
-    w = torch.tensor([[[[1.0, 2.0], [3.0, -4.0]]], [[[5.0, -1.0], [-2.0,
-                                                                 3.0]]]],
-                     dtype=DT)
+    w = torch.tensor(
+        [[[[1.0, 2.0], [3.0, -4.0]]], [[[5.0, -1.0], [-2.0, 3.0]]]], dtype=DT)
     y = q(w)
     # ch0 unrotated: sign(W_std) with mean 0.5
     assert y[0].flatten().tolist() == [1, 1, 1, -1]
@@ -399,8 +398,8 @@ def test_rbnn_rotation_error_formula_and_no_grad():
     assert not err.requires_grad
     x = standardize_ref(w.detach()).reshape(3, 2, 4)
     v = q.rotation_left.t() @ x @ q.rotation_right
-    torch.testing.assert_close(err, ((sign_ref(v) - v)**2).sum(),
-                               rtol=1e-10, atol=0)
+    torch.testing.assert_close(
+        err, ((sign_ref(v) - v)**2).sum(), rtol=1e-10, atol=0)
 
 
 def test_rbnn_update_rotation_does_not_touch_theta_or_weight():
@@ -477,10 +476,9 @@ def test_recu_default_tau_and_validation():
 #         0.0609, -0.0706]]
 # mean |W~| = 0.55762 -> Q(p=0) = 0.67135, Q(p=1) = 2.18141
 def recu_varied_weight():
-    return torch.tensor(
-        [[6, 0.5, -0.4, 0.3, -0.2, 0.1, 0.7, -0.6, 0.0],
-         [-5, 4, 0.2, -0.1, 0.3, 0.5, -0.5, 0.05, -0.25]],
-        dtype=DT).view(2, 1, 3, 3)
+    return torch.tensor([[6, 0.5, -0.4, 0.3, -0.2, 0.1, 0.7, -0.6, 0.0],
+                         [-5, 4, 0.2, -0.1, 0.3, 0.5, -0.5, 0.05, -0.25]],
+                        dtype=DT).view(2, 1, 3, 3)
 
 
 OUTSIDE = {
@@ -498,8 +496,8 @@ def test_recu_window_on_varied_weight(p, bound):
     w_std = standardize_ref(recu_varied_weight())
     q_tau = -w_std.abs().mean().item() * math.log(2 - 2 * tau_by_hand(p))
     assert q_tau == pytest.approx(bound, abs=1e-5)
-    assert recu_q(p).clamp_bound(w_std).item() == pytest.approx(q_tau,
-                                                                 rel=1e-12)
+    assert recu_q(p).clamp_bound(w_std).item() == pytest.approx(
+        q_tau, rel=1e-12)
     assert torch.equal(w_std.abs() > q_tau, OUTSIDE[p])
 
 
@@ -561,8 +559,8 @@ def test_recu_grad_matches_reference(p, shape):
     torch.testing.assert_close(grad, wr.grad, rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize('cls', [SteSignWeight, ScaledSignWeight,
-                                 LibraPBWeight, ReCUWeight])
+@pytest.mark.parametrize(
+    'cls', [SteSignWeight, ScaledSignWeight, LibraPBWeight, ReCUWeight])
 def test_weight_quantizers_keep_dtype_and_shape(cls):
     w = random_weight((3, 2, 3, 3), 22).float()
     y = cls()(w)

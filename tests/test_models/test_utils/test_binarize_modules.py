@@ -94,8 +94,7 @@ def test_tensors_are_shared_not_copied():
 def test_options():
     model = TinyNet()
     converted = binarize_modules(
-        model, 'bnn', keep_first_conv=False, convert_linear=True,
-        pad_value=0)
+        model, 'bnn', keep_first_conv=False, convert_linear=True, pad_value=0)
     assert converted == ['stem', 'body.0', 'body.3', 'proj']
     assert type(model.proj) is BinaryLinear
     assert type(model.fc) is nn.Linear  # excluded by DEFAULT_KEEP_FP
@@ -107,8 +106,8 @@ def test_options():
     assert converted == ['body.0', 'body.3', 'conv_seg']
 
     model = TinyNet()
-    converted = binarize_modules(model, 'bnn', exclude=('body.3', ) +
-                                 DEFAULT_KEEP_FP)
+    converted = binarize_modules(
+        model, 'bnn', exclude=('body.3', ) + DEFAULT_KEEP_FP)
     assert converted == ['body.0']
 
 
@@ -116,14 +115,15 @@ def test_bad_option_leaves_model_unchanged():
     model = TinyNet()
     with pytest.raises(ValueError, match='pad_value'):
         binarize_modules(model, 'bnn', convert_linear=True, pad_value=0.5)
-    assert all(type(m) not in (BinaryConv2d, BinaryLinear)
-               for m in model.modules())
+    assert all(
+        type(m) not in (BinaryConv2d, BinaryLinear) for m in model.modules())
 
 
 def test_binarizer_dict_and_role_kwargs():
     model = TinyNet()
     binarize_modules(
-        model, dict(type='irnet', t_min=1e-3),
+        model,
+        dict(type='irnet', t_min=1e-3),
         weight_quantizer=dict(type='ScaledSignWeight'))
     layer = model.body[0]
     assert type(layer.weight_quantizer).__name__ == 'ScaledSignWeight'
@@ -159,8 +159,9 @@ def test_resnet18_default():
     assert 'layer2.0.downsample.0' in converted
     assert type(model.conv1) is nn.Conv2d
     assert type(model.fc) is nn.Linear
-    binary = [n for n, m in model.named_modules()
-              if isinstance(m, BinaryConv2d)]
+    binary = [
+        n for n, m in model.named_modules() if isinstance(m, BinaryConv2d)
+    ]
     assert binary == converted
     assert sum(type(m) is nn.Conv2d for m in model.modules()) == 1
     check_state_dict_superset(model, before)
@@ -206,11 +207,12 @@ def test_resnet18_include():
     model = resnet18(weights=None).eval()
     converted = binarize_modules(model, 'bireal', include=['layer1.*'])
     assert converted == [
-        'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1',
-        'layer1.1.conv2'
+        'layer1.0.conv1', 'layer1.0.conv2', 'layer1.1.conv1', 'layer1.1.conv2'
     ]
-    binary = {n for n, m in model.named_modules()
-              if isinstance(m, BinaryConv2d)}
+    binary = {
+        n
+        for n, m in model.named_modules() if isinstance(m, BinaryConv2d)
+    }
     assert binary == set(converted)
     assert type(model.layer2[0].conv1) is nn.Conv2d
     with torch.no_grad():

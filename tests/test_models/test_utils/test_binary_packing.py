@@ -61,8 +61,8 @@ def test_packed_model_predicts_exactly_like_unpacked(binarizer, tmp_path):
     # deployed layers hold their binary weights: +-s per output channel
     weight = deployed.conv.weight.flatten(1)
     assert deployed.conv.weight_quantizer is None
-    assert torch.equal(weight.abs(), weight.abs().amax(1, keepdim=True)
-                       .expand_as(weight))
+    assert torch.equal(weight.abs(),
+                       weight.abs().amax(1, keepdim=True).expand_as(weight))
 
 
 def test_packed_sizes_count_one_bit_per_binary_weight():

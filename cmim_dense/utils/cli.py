@@ -1,0 +1,98 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share.
+
+Both follow mmseg 1.x's command lines; this module holds their common
+arguments (``--work-dir``, ``--cfg-options``, ``--launcher``,
+``--local_rank``), how those are applied to a config, and how the runner is
+built.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+CFG_OPTIONS_HELP = (
+    'override some settings in the used config, the key-value pair in '
+    'xxx=yyy format will be merged into config file. If the value to be '
+    'overwritten is a list, it should be like key="[a,b]" or key=a,b. It '
+    'also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note '
+    'that the quotation marks are necessary and that no white space is '
+    'allowed.')
+
+
+def add_runner_args(parser: argparse.ArgumentParser,
+                    work_dir_help: str) -> None:
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank``.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        work_dir_help (str): Help of ``--work-dir`` for this tool.
+    """
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes `--local-rank` with torch >= 2.0 and
+    # `--local_rank` before; torchrun sets the LOCAL_RANK variable instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse, then set ``LOCAL_RANK`` from ``--local_rank`` unless set.
+
+    Args:
+        parser (ArgumentParser): Parser with :func:`add_runner_args` applied.
+        argv (list[str], optional): Arguments without the program name.
+            Defaults to None (``sys.argv[1:]``).
+    """
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply launcher, ``--cfg-options`` and the work directory to ``cfg``.
+
+    The work directory is ``--work-dir``, else the config's ``work_dir``,
+    else ``./work_dirs/<config file stem>``.
+
+    Args:
+        cfg (Config): The config loaded from ``args.config``; changed in
+            place.
+        args (argparse.Namespace): The parsed command line.
+
+    Returns:
+        Config: The same config.
+    """
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner, from mmseg's ``RUNNERS`` if ``runner_type`` is set.
+
+    Args:
+        cfg (Config): The complete config.
+
+    Returns:
+        Runner: The runner.
+    """
+    if 'runner_type' in cfg:
+        from mmseg.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
