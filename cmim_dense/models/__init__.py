@@ -1,11 +1,12 @@
-"""Models: quantizers, binary layers and (in later modules) backbones,
+"""Models: quantizers, binary layers, backbones and (in later modules)
 heads, losses and segmentors. Importing registers them."""
-from . import quantizers  # noqa: F401
+from . import backbones, quantizers  # noqa: F401
+from .backbones import BiRealResNet, IRNetResNet, ReActNet
 from .layers import BinaryConv2d, BinaryLinear, RPReLU
 from .quantizers import available_binarizers
 from .utils import binarize_modules
 
 __all__ = [
     'BinaryConv2d', 'BinaryLinear', 'RPReLU', 'available_binarizers',
-    'binarize_modules'
+    'binarize_modules', 'IRNetResNet', 'BiRealResNet', 'ReActNet'
 ]

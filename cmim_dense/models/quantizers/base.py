@@ -53,10 +53,10 @@ class SurrogateSign(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any,
                  grad_output: Tensor) -> Tuple[Optional[Tensor], ...]:
-        x = ctx.saved_tensors[0]
-        grad = grad_output * ctx.surrogate(x)
+        saved = ctx.saved_tensors  # read once (non-reentrant checkpointing)
+        grad = grad_output * ctx.surrogate(saved[0])
         if ctx.scale_grad:
-            grad = grad * ctx.saved_tensors[1]
+            grad = grad * saved[1]
         return grad, None, None, None
 
 

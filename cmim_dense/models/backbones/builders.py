@@ -1,0 +1,99 @@
+"""Layer builders shared by the binary backbones.
+
+- :func:`build_binary_conv`: a binary conv (:class:`BinaryConv2d`) or, with
+  ``binarizer=None``, a plain ``nn.Conv2d`` of the same shape, so that the FP
+  and binary networks have the same architecture and parameter names.
+- :func:`build_activation`: an activation from a config, with the channel
+  count filled in for the per-channel ones (``RPReLU``, ``PReLU``) and
+  ``None`` meaning identity.
+"""
+from typing import Optional, Union
+
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from torch import nn
+
+from ..layers import BinaryConv2d
+
+# ``Hardtanh`` (IR-Net's block activation) is not one of mmcv's activations.
+if 'Hardtanh' not in MMENGINE_MODELS.module_dict:
+    MMENGINE_MODELS.register_module(module=nn.Hardtanh)
+
+# Activations whose constructor takes the channel count, and its name.
+CHANNEL_ARG = {'RPReLU': 'channels', 'PReLU': 'num_parameters'}
+
+
+def build_binary_conv(binarizer: Union[None, str, dict],
+                      in_channels: int,
+                      out_channels: int,
+                      kernel_size: int,
+                      stride: int = 1,
+                      dilation: int = 1,
+                      pad_value: float = 1.0) -> nn.Conv2d:
+    """Build a bias-free ``kernel_size`` conv with "same" padding.
+
+    The padding is ``dilation * (kernel_size - 1) // 2``, so a stride-1 conv
+    keeps the spatial size for any dilation.
+
+    Args:
+        binarizer (str | dict | None): Named binarization method (see
+            :func:`~cmim_dense.available_binarizers`); None builds an FP
+            ``nn.Conv2d``.
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Square kernel size (odd).
+        stride (int): Stride. Defaults to 1.
+        dilation (int): Dilation. Defaults to 1.
+        pad_value (float): Value padding the binary input (see
+            :class:`BinaryConv2d`); ignored by FP convs, which pad with zeros.
+            Defaults to 1.0.
+
+    Returns:
+        nn.Conv2d: A :class:`BinaryConv2d` or, for ``binarizer=None``, an
+        ``nn.Conv2d``.
+    """
+    padding = dilation * (kernel_size - 1) // 2
+    if binarizer is None:
+        return nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            bias=False)
+    return BinaryConv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        bias=False,
+        binarizer=binarizer,
+        pad_value=pad_value)
+
+
+def build_activation(act_cfg: Optional[dict], channels: int) -> nn.Module:
+    """Build an activation, filling in the channel count where needed.
+
+    Args:
+        act_cfg (dict, optional): Activation config, e.g.
+            ``dict(type='Hardtanh')`` or ``dict(type='RPReLU')``; None gives
+            ``nn.Identity``.
+        channels (int): Channels of the activated tensor, passed to
+            ``RPReLU`` (``channels``) and ``PReLU`` (``num_parameters``).
+
+    Returns:
+        nn.Module: The activation.
+    """
+    if act_cfg is None:
+        return nn.Identity()
+    if not isinstance(act_cfg, dict) or 'type' not in act_cfg:
+        raise TypeError(f'act_cfg must be None or a dict with a "type" key, '
+                        f'got {act_cfg!r}')
+    cfg = dict(act_cfg)
+    arg = CHANNEL_ARG.get(cfg['type']) if isinstance(cfg['type'], str) \
+        else None
+    if arg is not None:
+        cfg.setdefault(arg, channels)
+    return MMENGINE_MODELS.build(cfg)
