@@ -27,8 +27,10 @@ ReActNet):
   (``F.conv2d`` in a module's ``forward``, ``nn.MultiheadAttention``'s
   projections) is not counted.
 
-Sizes count **parameters only**; buffers (BN running statistics, quantizer
-schedules, RBNN rotations) are excluded. ``size_fp32_bytes`` stores every
+Sizes count the **parameters of the modules the forward pass runs**
+(an auxiliary head that only training uses is left out and reported as
+``unused_params``); buffers (BN running statistics, quantizer schedules,
+RBNN rotations) are excluded. ``size_fp32_bytes`` stores every
 parameter in 32 bits. ``size_packed_bytes`` stores the ``weight`` of every
 layer with binary weights (``weight_quantizer`` present, whether its
 activations are binary or not) at 1 bit per element plus one fp32 scale per
@@ -101,7 +103,10 @@ class ComplexityReport:
         layers (list[LayerComplexity]): Counted layers in call order.
         flops (int): Total FP MACs.
         bops (int): Total binary MACs.
-        params (int): All parameters of the model (counted layers or not).
+        params (int): Parameters of the modules the forward pass ran
+            (counted layers or not).
+        unused_params (int): Parameters of modules it did not run (e.g. an
+            auxiliary head), not in the sizes.
         size_fp32_bytes (int): Size with every parameter in fp32.
         size_packed_bytes (int): Size with binary weights packed at 1 bit
             (rounded up to whole bytes).
@@ -112,6 +117,7 @@ class ComplexityReport:
     flops: int = 0
     bops: int = 0
     params: int = 0
+    unused_params: int = 0
     size_fp32_bytes: int = 0
     size_packed_bytes: int = 0
 
@@ -133,6 +139,7 @@ class ComplexityReport:
             ops=self.ops,
             macs=self.macs,
             params=self.params,
+            unused_params=self.unused_params,
             size_fp32_bytes=self.size_fp32_bytes,
             size_packed_bytes=self.size_packed_bytes)
 
@@ -210,11 +217,12 @@ def layer_macs(module: nn.Module, inputs: Sequence[Any],
 
 
 def _unique_params(module: nn.Module,
-                   seen: Optional[Set[int]] = None) -> List[nn.Parameter]:
+                   seen: Optional[Set[int]] = None,
+                   recurse: bool = True) -> List[nn.Parameter]:
     """The parameters of ``module`` not in ``seen`` (which is updated)."""
     seen = set() if seen is None else seen
     params = []
-    for param in module.parameters():
+    for param in module.parameters(recurse=recurse):
         if id(param) not in seen:
             seen.add(id(param))
             params.append(param)
@@ -328,7 +336,11 @@ def analyze_complexity(
 
     layers = _counted_layers(model)
     modes = [(m, m.training) for m in model.modules()]
-    handles = []
+    ran: Set[int] = set()
+    handles = [
+        m.register_forward_hook(lambda m, i, o: ran.add(id(m)))
+        for m in model.modules()
+    ]
     try:
         for name, module in layers:
             handles.append(
@@ -346,12 +358,17 @@ def analyze_complexity(
     report.flops = sum(r.flops for r in report.layers)
     report.bops = sum(r.bops for r in report.layers)
 
-    # Sizes from all parameters, each counted once.
+    # Sizes from the parameters of the modules that ran, each counted once.
     binary_weights = {id(m.weight) for _, m in layers if has_binary_weight(m)}
     scale_bits = sum(FP_BITS * _out_channels(m) for _, m in layers
-                     if has_binary_weight(m))
-    params = _unique_params(model)
+                     if has_binary_weight(m) and id(m) in ran)
+    seen: Set[int] = set()
+    params = [
+        p for m in model.modules() if id(m) in ran
+        for p in _unique_params(m, seen, recurse=False)
+    ]
     report.params = sum(p.numel() for p in params)
+    report.unused_params = sum(p.numel() for p in _unique_params(model, seen))
     report.size_fp32_bytes = report.params * FP_BITS // 8
     packed_bits = _param_bits(params, binary_weights) + scale_bits
     report.size_packed_bytes = math.ceil(packed_bits / 8)
@@ -441,6 +458,8 @@ def format_table(report: ComplexityReport, top: Optional[int] = None) -> str:
         ['OPs (BOPs/64 + FLOPs)',
          human_number(report.ops)],
         ['params', human_number(report.params)],
+        ['params not run (not in sizes)',
+         human_number(report.unused_params)],
         ['size fp32', human_number(report.size_fp32_bytes, 'B')],
         [
             'size packed (1-bit weights)',

@@ -214,7 +214,10 @@ def test_forward_kwargs_and_fn() -> None:
         net, torch.rand(1, 3, 8, 8), forward_fn=lambda x: net.conv0(x))
     assert [r.name for r in report.layers] == ['conv0']
     assert report.flops == CONV0_MACS
-    assert report.params == PARAMS  # sizes always cover the whole model
+    # sizes cover the modules that ran; the rest is reported apart
+    assert report.params == 4 * 3 * 9 + 4
+    assert report.unused_params == PARAMS - report.params
+    assert report.size_fp32_bytes == 4 * report.params
 
     class Kw(nn.Module):
 
@@ -267,6 +270,7 @@ def test_to_dict_is_json() -> None:
         ops=OPS,
         macs=FLOPS + BOPS,
         params=PARAMS,
+        unused_params=0,
         size_fp32_bytes=4 * PARAMS,
         size_packed_bytes=PACKED_BITS // 8)
     assert set(data['layers'][0]) == {

@@ -141,7 +141,7 @@ def count(model: nn.Module,
         if backbone is None:
             raise SystemExit(f'get_flops: --backbone-only: '
                              f'{type(model).__name__} has no backbone')
-        return analyze_complexity(model, inputs, forward_fn=backbone)
+        return analyze_complexity(backbone, inputs)
     params = inspect.signature(model.forward).parameters
     kwargs = {}
     if 'mode' in params:  # mmengine BaseModel: the plain tensor forward

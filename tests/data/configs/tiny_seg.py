@@ -1,6 +1,6 @@
 """Tiny segmentation config for the CPU tests of tools/train.py and test.py.
 
-A real mmseg 1.x config (ResNetV1c-18 with 8 base channels + FCNHead) on a
+A real mmseg 1.x config (IR-Net ResNet-18 with 8 base channels + FCNHead) on a
 toy ``BaseSegDataset``: 32x32 RGB PNGs in ``img_dir/{train,val}`` with label
 PNGs (classes 0..2) in ``ann_dir/{train,val}``. ``data_root`` is a
 placeholder: the tests set it with ``--cfg-options``.
@@ -13,7 +13,7 @@ classes = ('a', 'b', 'c')
 palette = [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
 
 norm_cfg = dict(type='BN', requires_grad=True)  # not SyncBN: CPU runs
-# every conv that mmseg builds through conv_cfg is binary (IR-Net)
+# the head's inner convs are binary too (its classifier conv_seg stays FP)
 conv_cfg = dict(type='BinaryConv2d', binarizer='irnet')
 
 data_preprocessor = dict(
@@ -28,18 +28,15 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='ResNetV1c',
+        type='IRNetResNet',
         depth=18,
+        binarizer='irnet',
         stem_channels=8,
         base_channels=8,
-        num_stages=4,
         out_indices=(0, 1, 2, 3),
         dilations=(1, 1, 2, 4),
         strides=(1, 2, 1, 1),
-        conv_cfg=conv_cfg,
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        contract_dilation=True),
+        norm_cfg=norm_cfg),
     decode_head=dict(
         type='FCNHead',
         in_channels=64,

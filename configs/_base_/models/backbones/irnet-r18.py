@@ -1,0 +1,12 @@
+# IR-Net ResNet-18 (the network of CMIM's released code), output stride 8.
+backbone = dict(
+    type='IRNetResNet',
+    depth=18,
+    binarizer='irnet',
+    strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4),
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=dict(type='BN', requires_grad=True))
+# channels of stage 4 (decode head input) and stage 3 (auxiliary head input)
+head_in_channels = 512
+aux_in_channels = 256
