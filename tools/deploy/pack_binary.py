@@ -121,9 +121,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     print(f'weights (state dict): {sizes["fp32_bytes"] / mib:.3f} MiB fp32 '
           f'-> {sizes["packed_bytes"] / mib:.3f} MiB packed '
           f'({sizes["fp32_bytes"] / sizes["packed_bytes"]:.2f}x smaller)')
+    note = ' (the input also holds optimizer state)' if 'optimizer' in \
+        checkpoint else ''
     print(f'file: {sizes["in_file_bytes"] / mib:.3f} MiB -> '
-          f'{sizes["out_file_bytes"] / mib:.3f} MiB (the input also holds '
-          'optimizer state)')
+          f'{sizes["out_file_bytes"] / mib:.3f} MiB{note}')
     if not args.no_verify:
         deployed = build_model(cfg)
         load_packed_checkpoint(deployed, args.out)

@@ -118,3 +118,24 @@ def test_pack_unpack_random_shapes():
     for count in (1, 7, 8, 9, 100):
         signs = torch.from_numpy(rng.choice([-1.0, 1.0], count)).float()
         assert torch.equal(unpack_signs(pack_signs(signs), (count, )), signs)
+
+
+def test_save_atomic_leaves_nothing_half_written(tmp_path, monkeypatch):
+    from cmim_dense.models.utils import binary_packing
+
+    target = tmp_path / 'out.pth'
+    binary_packing.save_atomic(dict(a=torch.ones(1)), str(target))
+    assert target.stat().st_mode & 0o644 == 0o644  # not mkstemp's 0600
+
+    def broken_save(obj, path):
+        with open(path, 'wb') as f:
+            f.write(b'partial')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(binary_packing.torch, 'save', broken_save)
+    with pytest.raises(OSError, match='disk full'):
+        binary_packing.save_atomic(dict(a=torch.zeros(1)), str(target))
+    # the previous file is intact and no temporary file is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out.pth']
+    assert torch.equal(
+        torch.load(target, weights_only=True)['a'], torch.ones(1))
