@@ -1,6 +1,6 @@
-"""Models: quantizers, binary layers, backbones and (in later modules)
-heads, losses and segmentors. Importing registers them."""
-from . import backbones, quantizers  # noqa: F401
+"""Models: quantizers, binary layers, backbones, heads, losses and
+segmentors. Importing registers them."""
+from . import backbones, heads, losses, quantizers, segmentors  # noqa: F401
 from .backbones import BiRealResNet, IRNetResNet, ReActNet
 from .layers import BinaryConv2d, BinaryLinear, RPReLU
 from .quantizers import available_binarizers

@@ -1,0 +1,1 @@
+"""Datasets (NYUD-v2: official .mat, folder layouts, synthetic twin)."""

@@ -1,0 +1,1 @@
+"""Metrics (segmentation and depth)."""

@@ -1,0 +1,1 @@
+"""Losses (depth losses, CMIM)."""

@@ -1,0 +1,1 @@
+"""Segmentors: depth estimator, multi-task encoder-decoder, CMIM wrapper."""
