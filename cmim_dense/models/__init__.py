@@ -1,6 +1,8 @@
 """Models: quantizers, binary layers, backbones, heads, losses and
 segmentors. Importing registers them."""
-from . import backbones, heads, losses, quantizers, segmentors  # noqa: F401
+from . import (algorithms, backbones, heads, losses, quantizers,  # noqa: F401
+               segmentors)
+from .algorithms import CMIM
 from .backbones import BiRealResNet, IRNetResNet, ReActNet
 from .layers import BinaryConv2d, BinaryLinear, RPReLU
 from .quantizers import available_binarizers
@@ -8,5 +10,5 @@ from .utils import binarize_modules
 
 __all__ = [
     'BinaryConv2d', 'BinaryLinear', 'RPReLU', 'available_binarizers',
-    'binarize_modules', 'IRNetResNet', 'BiRealResNet', 'ReActNet'
+    'binarize_modules', 'IRNetResNet', 'BiRealResNet', 'ReActNet', 'CMIM'
 ]
