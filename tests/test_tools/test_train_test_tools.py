@@ -23,7 +23,7 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / 'tools'
 CONFIG = REPO_ROOT / 'tests' / 'data' / 'configs' / 'tiny_seg.py'
-NUM_CLASSES = 3
+NUM_CLASSES = 3  # of tests/data/tiny_seg_dataset.py
 IMG_SIZE = 32
 TIMEOUT_S = 120
 
@@ -35,40 +35,6 @@ def _load_tool(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def make_tiny_seg_dataset(root: Path,
-                          splits: Optional[Dict[str, int]] = None) -> Path:
-    """Write a toy segmentation dataset in mmseg's ``BaseSegDataset`` layout.
-
-    Each image is a random 32x32 RGB PNG; its label is a uint8 PNG of
-    vertical stripes of the classes 0..2 with the image's red channel
-    raised on class 1 and green on class 2, so the task is learnable.
-
-    Args:
-        root (Path): Directory to create the dataset in.
-        splits (dict, optional): Number of images per split. Defaults to
-            ``{'train': 4, 'val': 2}``.
-
-    Returns:
-        Path: ``root``.
-    """
-    splits = splits or {'train': 4, 'val': 2}
-    rng = np.random.default_rng(0)
-    for split, num in splits.items():
-        img_dir = root / 'img_dir' / split
-        ann_dir = root / 'ann_dir' / split
-        img_dir.mkdir(parents=True)
-        ann_dir.mkdir(parents=True)
-        for i in range(num):
-            cols = (np.arange(IMG_SIZE) * NUM_CLASSES // IMG_SIZE + i)
-            label = np.tile(cols % NUM_CLASSES, (IMG_SIZE, 1)).astype(np.uint8)
-            img = rng.integers(0, 64, (IMG_SIZE, IMG_SIZE, 3), dtype=np.uint8)
-            img[..., 0][label == 1] += 150
-            img[..., 1][label == 2] += 150
-            Image.fromarray(img).save(img_dir / f'{i:03d}.png')
-            Image.fromarray(label).save(ann_dir / f'{i:03d}.png')
-    return root
 
 
 def data_root_options(data_root: Path) -> List[str]:
@@ -114,10 +80,11 @@ def read_scalars(run_dir: Path) -> List[dict]:
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory,
+            tiny_seg_dataset) -> Dict[str, Path]:
     """Train 4 iterations, then resume to 6; shared by the tests below."""
     tmp = tmp_path_factory.mktemp('tools')
-    data_root = make_tiny_seg_dataset(tmp / 'data')
+    data_root = tiny_seg_dataset.make(tmp / 'data')
     work_dir = tmp / 'work_dir'
     options = data_root_options(data_root)
     run_tool([

@@ -65,6 +65,10 @@ class CMIM(BaseModel):
             momentum=0.5)`` for the memory-bank NCE form (needs
             ``sample_idx`` in the data samples). None for in-batch InfoNCE
             with negatives from the global batch. Defaults to None.
+        data_preprocessor (dict, optional): Used for the architecture when
+            its config has none (the runner passes a config's top-level
+            ``data_preprocessor`` here). The wrapper always shares the
+            architecture's. Defaults to None.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -79,8 +83,12 @@ class CMIM(BaseModel):
                                       Dict[str, float]] = None,
                  warmup_iters: int = 0,
                  memory_bank: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(architecture, dict):
+            architecture = dict(architecture)
+            if data_preprocessor is not None:
+                architecture.setdefault('data_preprocessor', data_preprocessor)
             architecture = MODELS.build(architecture)
         super().__init__(
             data_preprocessor=architecture.data_preprocessor,

@@ -54,11 +54,15 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
+             'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
+             'sample_idx')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    # sample_idx reaches the data samples (CMIM's memory bank keys on it)
+    dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
