@@ -44,15 +44,20 @@ def test_config_builds_and_trains_one_step(path):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
-    data = model.data_preprocessor(
-        fake_batch(cfg.model.decode_head.num_classes), True)
+    # a CMIM config wraps the segmentor
+    model_cfg = cfg.model.get('architecture', cfg.model)
+    segmentor = getattr(model, 'architecture', model)
+    num_classes = model_cfg.decode_head.num_classes
+    data = model.data_preprocessor(fake_batch(num_classes), True)
     losses = model(**data, mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
-    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    grads = [
+        p.grad for p in segmentor.backbone.parameters() if p.requires_grad
+    ]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
     model.eval()
     with torch.no_grad():
         logits = model(data['inputs'], mode='tensor')
-    assert logits.shape[:2] == (2, cfg.model.decode_head.num_classes)
+    assert logits.shape[:2] == (2, num_classes)

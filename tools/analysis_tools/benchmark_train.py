@@ -1,0 +1,247 @@
+"""Time training steps of several configs in one process.
+
+    python tools/analysis_tools/benchmark_train.py CONFIG [CONFIG ...]
+        [--batch-size 8] [--shape 240 320] [--iters 10] [--warmup 2]
+        [--device cpu] [--memory] [--json OUT]
+    python tools/analysis_tools/benchmark_train.py --suite [...]
+
+Each candidate runs the real ``model.train_step`` (data preprocessor, loss,
+backward, optimizer step) on a synthetic batch (random images, labels and
+depth). Candidates are interleaved step by step, so a change of machine
+load hits all of them alike, and the medians are reported with their ratio
+to the first candidate. ``--memory`` measures each candidate's peak memory
+of training steps in a fresh subprocess (CUDA: peak allocated; CPU: peak
+resident set minus the libraries' resident set before the model is built).
+
+``--suite`` runs the standard comparison on DeepLabV3 / ResNet-18 at output
+stride 8: FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM (the
+same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp`` and
+``cmim_overhead`` (BNN + CMIM step time over BNN step time).
+"""
+import argparse
+import importlib.util
+import json
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
+    sys.path.insert(0, ROOT)
+
+import cmim_dense  # noqa: E402,F401
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+
+SUITE_DIR = osp.join(ROOT, 'configs', 'binary_backbones')
+SUITE = dict(
+    fp='deeplabv3_fp-r18-d8_nyudv2-40.py',
+    bnn='deeplabv3_irnet-r18-d8_nyudv2-40.py',
+    bnn_cmim='deeplabv3_irnet-r18-d8_cmim_nyudv2-40.py')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Benchmark training steps')
+    parser.add_argument('configs', nargs='*', help='configs to compare')
+    parser.add_argument(
+        '--suite', action='store_true', help='FP vs BNN vs BNN + CMIM')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument(
+        '--shape', type=int, nargs=2, default=[240, 320], metavar=('H', 'W'))
+    parser.add_argument('--iters', type=int, default=10, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed steps')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--memory', action='store_true', help='measure peak memory too')
+    parser.add_argument('--json', help='write the results here')
+    parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.configs and not args.suite and not args.memory_probe:
+        parser.error('give CONFIGs or --suite')
+    return args
+
+
+def synthetic_batch(batch_size: int, shape: List[int], num_classes: int,
+                    seed: int = 0) -> dict:
+    """Random uint8-range images with labels, depth and ``sample_idx``."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = shape
+    inputs, samples = [], []
+    for i in range(batch_size):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen).float())
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, h, w), generator=gen))
+        sample.gt_depth_map = PixelData(
+            data=torch.rand(1, h, w, generator=gen) * 9.5 + 0.5)
+        sample.set_metainfo(
+            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                 sample_idx=i))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _num_classes(model_cfg) -> int:
+    cfg = model_cfg.get('architecture', model_cfg)
+    head = cfg.get('decode_head') or {}
+    return int(head.get('num_classes', 2))
+
+
+class Candidate:
+    """One config, built and ready to step."""
+
+    def __init__(self, name: str, config: str, args: argparse.Namespace):
+        cfg = Config.fromfile(config)
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        self.name, self.config = name, config
+        torch.manual_seed(0)
+        self.model = MODELS.build(cfg.model).to(args.device)
+        self.model.init_weights()
+        self.model.train()
+        optim = cfg.get('optim_wrapper') or dict(
+            optimizer=dict(type='SGD', lr=1e-4, momentum=0.9))
+        self.optim_wrapper = build_optim_wrapper(self.model, optim)
+        self.batch = synthetic_batch(args.batch_size, args.shape,
+                                     _num_classes(cfg.model))
+        self.device = args.device
+        self.times: List[float] = []
+
+    def step(self) -> float:
+        if self.device.startswith('cuda'):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        self.model.train_step(self.batch, self.optim_wrapper)
+        if self.device.startswith('cuda'):
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _current_rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def memory_probe(args: argparse.Namespace) -> None:
+    """Subprocess mode: print the peak memory of training steps as JSON.
+
+    CUDA: peak allocated bytes over two steps (after one warm-up step).
+    CPU: peak resident set minus the resident set before the model was
+    built (the libraries), i.e. model, optimizer state and a step's
+    activations.
+    """
+    base = _current_rss_bytes()
+    candidate = Candidate('probe', args.memory_probe, args)
+    candidate.step()  # allocator warm-up, optimizer state
+    if args.device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(2):
+        candidate.step()
+    if args.device.startswith('cuda'):
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = _peak_rss_bytes() - base
+    print(json.dumps(dict(peak_bytes=peak)))
+
+
+def measure_memory(config: str, args: argparse.Namespace) -> int:
+    cmd = [
+        sys.executable,
+        osp.abspath(__file__), '--memory-probe', config, '--batch-size',
+        str(args.batch_size), '--shape', *map(str, args.shape), '--device',
+        args.device
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])['peak_bytes']
+
+
+def run(args: argparse.Namespace) -> Dict[str, dict]:
+    """Benchmark the candidates; return per-candidate results."""
+    if args.suite:
+        configs = {k: osp.join(SUITE_DIR, v) for k, v in SUITE.items()}
+    else:
+        configs = {osp.splitext(osp.basename(c))[0]: c for c in args.configs}
+    candidates = [Candidate(n, c, args) for n, c in configs.items()]
+    for _ in range(args.warmup):
+        for cand in candidates:
+            cand.step()
+    for _ in range(args.iters):
+        for cand in candidates:
+            cand.times.append(cand.step())
+    results = {}
+    reference = statistics.median(candidates[0].times)
+    for cand in candidates:
+        median = statistics.median(cand.times)
+        results[cand.name] = dict(
+            config=cand.config,
+            median_s=median,
+            min_s=min(cand.times),
+            ratio=median / reference,
+            times_s=cand.times)
+    if args.memory:
+        for name, config in configs.items():
+            results[name]['peak_memory_bytes'] = measure_memory(config, args)
+    return results
+
+
+def summary(results: Dict[str, dict], suite: bool) -> Dict[str, float]:
+    """``bnn_over_fp`` and ``cmim_overhead`` (and memory) for the suite."""
+    if not suite:
+        return {}
+    out = dict(
+        bnn_over_fp=results['bnn']['median_s'] / results['fp']['median_s'],
+        cmim_overhead=results['bnn_cmim']['median_s'] /
+        results['bnn']['median_s'])
+    if 'peak_memory_bytes' in results['bnn']:
+        out['cmim_memory_overhead'] = (
+            results['bnn_cmim']['peak_memory_bytes'] /
+            results['bnn']['peak_memory_bytes'])
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    if args.memory_probe:
+        memory_probe(args)
+        return {}
+    results = run(args)
+    report = dict(
+        batch_size=args.batch_size,
+        shape=args.shape,
+        iters=args.iters,
+        device=args.device,
+        threads=torch.get_num_threads(),
+        candidates=results,
+        **summary(results, args.suite))
+    print(f'batch {args.batch_size}, {args.shape[0]}x{args.shape[1]}, '
+          f'{args.iters} timed steps each (interleaved), device '
+          f'{args.device}, {torch.get_num_threads()} threads')
+    for name, res in results.items():
+        line = (f'{name:<28} median {res["median_s"]:.3f} s  min '
+                f'{res["min_s"]:.3f} s  x{res["ratio"]:.3f}')
+        if 'peak_memory_bytes' in res:
+            line += f'  peak {res["peak_memory_bytes"] / 2**20:.0f} MiB'
+        print(line)
+    for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_memory_overhead'):
+        if key in report:
+            print(f'{key}: {report[key]:.3f}')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+if __name__ == '__main__':
+    main()
