@@ -22,7 +22,6 @@ import argparse
 import importlib.util
 import json
 import os.path as osp
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
 import cmim_dense  # noqa: E402,F401
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.structures import PixelData  # noqa: E402
@@ -125,13 +125,27 @@ class Candidate:
         return time.perf_counter() - start
 
 
-def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def _status_bytes(field: str) -> int:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in bytes.
+
+    ``VmHWM`` is the peak resident set of this address space; unlike
+    ``getrusage``'s ``ru_maxrss`` it is not inherited from the parent
+    across ``exec``.
+    """
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
 
 
-def _current_rss_bytes() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
+def _reset_peak_rss() -> None:
+    """Reset ``VmHWM`` to the current resident set (Linux >= 4.0)."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        pass
 
 
 def memory_probe(args: argparse.Namespace) -> None:
@@ -142,17 +156,19 @@ def memory_probe(args: argparse.Namespace) -> None:
     built (the libraries), i.e. model, optimizer state and a step's
     activations.
     """
-    base = _current_rss_bytes()
+    base = _status_bytes('VmRSS')
     candidate = Candidate('probe', args.memory_probe, args)
     candidate.step()  # allocator warm-up, optimizer state
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
+    else:
+        _reset_peak_rss()
     for _ in range(2):
         candidate.step()
     if args.device.startswith('cuda'):
         peak = torch.cuda.max_memory_allocated()
     else:
-        peak = _peak_rss_bytes() - base
+        peak = _status_bytes('VmHWM') - base
     print(json.dumps(dict(peak_bytes=peak)))
 
 
@@ -213,6 +229,8 @@ def summary(results: Dict[str, dict], suite: bool) -> Dict[str, float]:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
+    # quiet: init_weights logs every parameter at INFO level
+    MMLogger.get_instance('benchmark_train', log_level='WARNING')
     if args.memory_probe:
         memory_probe(args)
         return {}

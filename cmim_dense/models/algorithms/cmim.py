@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
 from ..utils.activation_recorder import ActivationRecorder
-from .cmim_embedding import CMIMEmbedding
+from .cmim_embedding import CMIMEmbedding, pool
 
 ARCHITECTURE_PREFIX = 'architecture.'
 
@@ -94,7 +94,8 @@ class CMIM(BaseModel):
             data_preprocessor=architecture.data_preprocessor,
             init_cfg=init_cfg)
         self.architecture = architecture
-        self.recorder = ActivationRecorder(architecture, layers)
+        # pool inside the hooks: only (N, C) tensors stay alive until the loss
+        self.recorder = ActivationRecorder(architecture, layers, pool)
         if warmup_iters < 0:
             raise ValueError(f'warmup_iters must be >= 0, got {warmup_iters}')
         self.loss_weight = loss_weight

@@ -15,7 +15,7 @@ def _projector(in_channels: int, embed_dim: int,
 
 
 def pool(x: Tensor) -> Tensor:
-    """Global average over every axis but batch and channel.
+    """Global average over every axis but batch and channel (idempotent).
 
     ``(N, C, H, W) -> (N, C)``; ``(N, C) -> (N, C)``; ``(N, L, C)`` inputs
     of linear layers (channel last) -> mean over ``L``.

@@ -13,7 +13,8 @@ a child of ``backbone`` whose name starts with ``layer``/``stage``.
 """
 import contextlib
 from fnmatch import fnmatchcase
-from typing import Dict, Iterator, List, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, \
+    Union
 
 from torch import Tensor, nn
 
@@ -102,6 +103,10 @@ class ActivationRecorder:
         model (nn.Module): The model whose layers are recorded.
         layers (str | Sequence[str]): Layer names, glob patterns or
             ``'last_per_stage'``; resolved once, at construction.
+        transform (callable, optional): Applied to both activations inside
+            the hook (with gradient), e.g. global pooling, so that only its
+            (small) result is kept alive until the loss is computed instead
+            of the full activation maps. Defaults to None (keep them).
 
     Example:
         >>> recorder = ActivationRecorder(model, 'backbone.layer4.*.conv2')
@@ -110,9 +115,13 @@ class ActivationRecorder:
         >>> latent, binary = recorder.get('backbone.layer4.1.conv2')
     """
 
-    def __init__(self, model: nn.Module, layers: Union[str,
-                                                       Sequence[str]]) -> None:
+    def __init__(
+            self,
+            model: nn.Module,
+            layers: Union[str, Sequence[str]],
+            transform: Optional[Callable[[Tensor], Tensor]] = None) -> None:
         self.names = resolve_layers(model, layers)
+        self.transform = transform
         self._quantizers = {
             name: model.get_submodule(name).input_quantizer
             for name in self.names
@@ -146,7 +155,10 @@ class ActivationRecorder:
 
         def hook(module: nn.Module, args: Tuple[Tensor, ...],
                  output: Tensor) -> None:
-            self._records[name].append((args[0], output))
+            latent, binary = args[0], output
+            if self.transform is not None:
+                latent, binary = self.transform(latent), self.transform(binary)
+            self._records[name].append((latent, binary))
 
         return hook
 
