@@ -9,7 +9,8 @@ from .utils.compat import apply_all as _apply_compat
 _apply_compat()
 
 from .version import __version__  # noqa: E402
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import (datasets, engine, evaluation, models,  # noqa: E402,F401
+               visualization)
 from .models.quantizers import available_binarizers  # noqa: E402
 
 __all__ = ['__version__', 'available_binarizers']

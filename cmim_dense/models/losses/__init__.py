@@ -1,3 +1,13 @@
-"""Losses (depth losses, CMIM)."""
-from .cmim_nce_loss import CMIMNCELoss, info_nce_loss, memory_nce_loss  # noqa: F401,E501
-from .contrast_memory import ContrastMemory  # noqa: F401
+"""Losses: depth losses and CMIM's contrastive loss."""
+from .base_depth_loss import BaseDepthLoss
+from .berhu_loss import BerHuLoss
+from .cmim_nce_loss import CMIMNCELoss, info_nce_loss, memory_nce_loss
+from .contrast_memory import ContrastMemory
+from .depth_l1_loss import DepthL1Loss
+from .depth_silog_loss import SILOG_VARIANTS, DepthSiLogLoss
+
+__all__ = [
+    'BaseDepthLoss', 'BerHuLoss', 'DepthL1Loss', 'DepthSiLogLoss',
+    'SILOG_VARIANTS', 'CMIMNCELoss', 'ContrastMemory', 'info_nce_loss',
+    'memory_nce_loss'
+]
