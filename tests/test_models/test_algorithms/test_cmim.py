@@ -254,3 +254,38 @@ def test_training_path_with_runner(tmp_path, tiny_seg_dataset):
     plain = extract_architecture_state(ckpt['state_dict'])
     model = MODELS.build(Config.fromfile(str(CONFIGS / 'tiny_seg.py')).model)
     model.load_state_dict(plain, strict=True)
+
+
+def _tiny_dense_models():
+    import importlib.util
+    path = (Path(__file__).resolve().parents[1] / 'test_segmentors' /
+            'tiny_dense_models.py')
+    spec = importlib.util.spec_from_file_location('tiny_dense_models', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('kind', ['multi_task', 'depth_estimator'])
+def test_piles_on_depth_and_multi_task_models(kind):
+    """The same wrapper, by config, on the depth estimator and the
+    multi-task model: their losses plus loss_cmim, their predictions."""
+    tiny = _tiny_dense_models()
+    arch = getattr(tiny, f'build_{kind}')()
+    model = CMIM(architecture=arch, layers='last_per_stage', embed_dim=8)
+    data = dict(
+        inputs=[torch.randint(0, 256, (3, 32, 32)).float() for _ in range(2)],
+        data_samples=tiny.make_samples(2))
+    model.train()
+    losses = model(**model.data_preprocessor(copy.deepcopy(data), True),
+                   mode='loss')
+    assert 'loss_cmim' in losses
+    assert any(k.startswith('depth') or 'silog' in k for k in losses)
+    loss, _ = model.parse_losses(losses)
+    loss.backward()
+    model.eval()
+    with torch.no_grad():
+        ours = model.test_step(copy.deepcopy(data))
+        theirs = arch.test_step(copy.deepcopy(data))
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.pred_depth_map.data, b.pred_depth_map.data)
