@@ -1,7 +1,7 @@
 """Models: quantizers, binary layers, backbones, heads, losses and
 segmentors. Importing registers them."""
-from . import (algorithms, backbones, heads, losses, quantizers,  # noqa: F401
-               segmentors)
+from . import (algorithms, backbones, data_preprocessor,  # noqa: F401
+               heads, losses, quantizers, segmentors)
 from .algorithms import CMIM
 from .backbones import BiRealResNet, IRNetResNet, ReActNet
 from .layers import BinaryConv2d, BinaryLinear, RPReLU

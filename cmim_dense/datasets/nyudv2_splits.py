@@ -1,0 +1,130 @@
+"""The NYUD-v2 train/test split file ``splits.mat``.
+
+``splits.mat`` is a MATLAB v5 file with ``trainNdxs`` (795 x 1) and
+``testNdxs`` (654 x 1), uint16, 1-based frame numbers into the labeled set,
+disjoint. A MATLAB v7.3 (HDF5) copy is read as well.
+"""
+import os
+import os.path as osp
+from typing import Dict, Optional
+
+import h5py
+import numpy as np
+import scipy.io
+
+from .nyudv2_format_error import NYUDv2FormatError
+
+SPLIT_KEYS = {'train': 'trainNdxs', 'test': 'testNdxs'}
+
+
+def _read_variables(path: str) -> Dict[str, np.ndarray]:
+    """Read the split variables from a v5 or v7.3 ``.mat`` file.
+
+    Args:
+        path (str): The split file.
+
+    Returns:
+        dict[str, np.ndarray]: ``trainNdxs``/``testNdxs`` (those present).
+    """
+    if not osp.isfile(path):
+        raise NYUDv2FormatError(path, 'split file not found')
+    try:
+        if h5py.is_hdf5(path):
+            with h5py.File(path, 'r') as file:
+                return {
+                    key: np.asarray(file[key][()]).T
+                    for key in SPLIT_KEYS.values() if key in file
+                }
+        variables = scipy.io.loadmat(path)
+    except NYUDv2FormatError:
+        raise
+    except Exception as err:  # noqa: B902  (scipy/h5py parse errors)
+        raise NYUDv2FormatError(
+            path, f'cannot be read as a .mat split file: '
+            f'{type(err).__name__}: {err}') from err
+    return {k: v for k, v in variables.items() if k in SPLIT_KEYS.values()}
+
+
+def load_nyudv2_splits(path: str,
+                       num_frames: Optional[int] = None
+                       ) -> Dict[str, np.ndarray]:
+    """Read and check ``splits.mat``.
+
+    Args:
+        path (str): The split file.
+        num_frames (int, optional): Frames in the labeled set; indices must
+            lie in ``1..num_frames``. Defaults to None (only ``>= 1``).
+
+    Returns:
+        dict[str, np.ndarray]: ``'train'`` and ``'test'``: 0-based frame
+        indices (int64), in file order.
+    """
+    variables = _read_variables(path)
+    splits = {}
+    for split, key in SPLIT_KEYS.items():
+        if key not in variables:
+            raise NYUDv2FormatError(
+                path, f'missing (the file has: '
+                f'{", ".join(sorted(variables)) or "no split variable"})',
+                field=key)
+        value = np.asarray(variables[key])
+        if value.dtype.kind not in 'uif' or value.ndim > 2 or (
+                value.ndim == 2 and 1 not in value.shape):
+            raise NYUDv2FormatError(
+                path, f'expected a vector of frame numbers, got '
+                f'{value.shape} {value.dtype}',
+                field=key)
+        value = value.ravel()
+        if value.size == 0:
+            raise NYUDv2FormatError(path, 'empty split', field=key)
+        if value.dtype.kind == 'f' and not (np.all(np.isfinite(value)) and
+                                            np.all(value == np.round(value))):
+            raise NYUDv2FormatError(
+                path, 'frame numbers must be integers', field=key)
+        value = value.astype(np.int64)
+        upper = num_frames if num_frames is not None else np.inf
+        bad = value[(value < 1) | (value > upper)]
+        if bad.size:
+            raise NYUDv2FormatError(
+                path, f'{bad.size} frame numbers out of range 1..'
+                f'{num_frames if num_frames is not None else "N"} '
+                f'(1-based), e.g. {bad[:5].tolist()}',
+                field=key)
+        uniq, counts = np.unique(value, return_counts=True)
+        if np.any(counts > 1):
+            raise NYUDv2FormatError(
+                path, f'repeated frame numbers, e.g. '
+                f'{uniq[counts > 1][:5].tolist()}',
+                field=key)
+        splits[split] = value - 1
+    both = np.intersect1d(splits['train'], splits['test'])
+    if both.size:
+        raise NYUDv2FormatError(
+            path, f'{both.size} frames are in both splits, e.g. '
+            f'{(both[:5] + 1).tolist()} (1-based)',
+            field='trainNdxs/testNdxs')
+    return splits
+
+
+def save_nyudv2_splits(path: str, train: np.ndarray, test: np.ndarray) -> None:
+    """Write a v5 ``splits.mat`` like the official one, atomically.
+
+    Args:
+        path (str): Output file.
+        train (np.ndarray): 0-based train frame indices.
+        test (np.ndarray): 0-based test frame indices.
+    """
+    top = max(int(np.max(train, initial=0)), int(np.max(test, initial=0))) + 1
+    dtype = np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32
+    variables = {
+        'trainNdxs': (np.asarray(train, np.int64) + 1).astype(dtype)[:, None],
+        'testNdxs': (np.asarray(test, np.int64) + 1).astype(dtype)[:, None],
+    }
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        scipy.io.savemat(
+            tmp, variables, appendmat=False, format='5', do_compression=True)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
