@@ -8,6 +8,7 @@ from cmim_dense.registry import DATASETS
 from .nyudv2_base_dataset import BaseNYUDv2Dataset
 from .nyudv2_mat_file import NYUDv2MatFile
 from .nyudv2_splits import load_nyudv2_splits
+from .synthetic_nyudv2 import generate_synthetic_nyudv2
 
 DEPTH_SOURCES = ('depths', 'rawDepths')
 
@@ -57,6 +58,13 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
         depth_source (str): ``'depths'`` or ``'rawDepths'``. Defaults to
             ``'depths'``.
         with_instances (bool): Also load ``instances``. Defaults to False.
+        synthetic (dict, optional): If the two files are missing from
+            ``data_root``, generate the synthetic twin there first with these
+            arguments of :func:`~cmim_dense.datasets.synthetic_nyudv2.\
+generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
+            ``seed``): the quickstart's data, read by the real loader. An
+            existing set made with other parameters is refused. Defaults to
+            None (the files must exist).
         **kwargs: :class:`BaseNYUDv2Dataset` arguments (pipeline, indices,
             test_mode, ...).
     """
@@ -70,6 +78,7 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
                  num_classes: int = 40,
                  depth_source: str = 'depths',
                  with_instances: bool = False,
+                 synthetic: Optional[dict] = None,
                  **kwargs) -> None:
         if split == 'val':
             split = 'test'
@@ -84,6 +93,7 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
         self.split_file = split_file
         self.depth_source = depth_source
         self.with_instances = with_instances
+        self.synthetic = synthetic
         super().__init__(
             data_root=data_root,
             tasks=tasks,
@@ -105,6 +115,18 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
             fields.append('instances')
         return tuple(fields)
 
+    def _ensure_synthetic(self, mat_path: str) -> None:
+        """Generate the synthetic twin into ``data_root`` (idempotent).
+
+        Deterministic and written with atomic renames, so concurrent ranks
+        generating at once end with the same files.
+        """
+        if self.mat_file != 'nyu_depth_v2_labeled.mat' or \
+                self.split_file != 'splits.mat':
+            raise ValueError('synthetic= writes the default file names; '
+                             'do not set mat_file/split_file with it')
+        generate_synthetic_nyudv2(osp.dirname(mat_path), **self.synthetic)
+
     def load_data_list(self) -> List[dict]:
         """Check the files and list the frames of the split.
 
@@ -112,6 +134,8 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
             list[dict]: One data info per frame.
         """
         mat_path = osp.abspath(self._path(self.mat_file))
+        if self.synthetic is not None:
+            self._ensure_synthetic(mat_path)
         fields = self._fields()
         mat = NYUDv2MatFile(mat_path, fields)
         if self.split is None:

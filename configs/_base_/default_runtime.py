@@ -1,0 +1,18 @@
+# Runtime shared by every experiment config.
+default_scope = 'mmseg'
+custom_imports = dict(imports=['cmim_dense'], allow_failed_imports=False)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # NCCL on GPUs; CPU processes: --cfg-options env_cfg.dist_cfg.backend=gloo
+    dist_cfg=dict(backend='nccl'))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='MultiTaskLocalVisualizer', vis_backends=vis_backends,
+    name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+# drives the binarizers' progress-dependent state (IR-Net/RBNN t, k, ...)
+custom_hooks = [dict(type='BinarizerScheduleHook')]
