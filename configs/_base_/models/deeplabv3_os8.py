@@ -2,13 +2,15 @@
 # segmentation (40 classes). The backbone and its channels come from one of
 # ``_base_/models/backbones/*.py``, inserted by the leaf config.
 norm_cfg = dict(type='BN', requires_grad=True)  # BN, not SyncBN: CPU-safe
+# pads the depth map (if any) with 0 = invalid, labels with 255 = ignore
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
+    type='MultiTaskDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
+    depth_pad_val=0,
     size_divisor=32)
 model = dict(
     type='EncoderDecoder',
