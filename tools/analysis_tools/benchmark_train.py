@@ -15,8 +15,11 @@ resident set minus the libraries' resident set before the model is built).
 
 ``--suite`` runs the standard comparison on DeepLabV3 / ResNet-18 at output
 stride 8: FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM (the
-same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp`` and
-``cmim_overhead`` (BNN + CMIM step time over BNN step time).
+same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp``,
+``cmim_overhead`` (BNN + CMIM step time over BNN step time) and
+``data_fps``: frames per second of the NYUD-v2 train pipeline (official
+``.mat`` layout, a synthetic twin of the benchmark's frame size, resize /
+crop / flip / photometric augmentation) in this process, i.e. one worker.
 """
 import argparse
 import importlib.util
@@ -25,6 +28,7 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -212,6 +216,43 @@ def run(args: argparse.Namespace) -> Dict[str, dict]:
     return results
 
 
+def data_pipeline_fps(shape: List[int], frames: int = 24) -> float:
+    """Train-pipeline frames/s on a synthetic twin of frame size ``shape``."""
+    from cmim_dense.datasets import generate_synthetic_nyudv2
+    from mmseg.registry import DATASETS
+    h, w = shape
+    pipeline = [
+        dict(type='LoadNYUDv2Image'),
+        dict(type='LoadNYUDv2Annotations'),
+        dict(
+            type='RandomResize',
+            scale=(w, h),
+            ratio_range=(0.5, 2.0),
+            keep_ratio=True),
+        dict(type='RandomCrop', crop_size=(h, w), cat_max_ratio=0.75),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PhotoMetricDistortion'),
+        dict(
+            type='PackSegInputs',
+            meta_keys=('img_path', 'ori_shape', 'img_shape', 'pad_shape',
+                       'scale_factor', 'flip', 'flip_direction',
+                       'sample_idx')),
+    ]
+    with tempfile.TemporaryDirectory() as root:
+        generate_synthetic_nyudv2(root, num_frames=8, height=h, width=w)
+        dataset = DATASETS.build(
+            dict(
+                type='NYUDv2MatDataset',
+                data_root=root,
+                split=None,
+                pipeline=pipeline))
+        dataset[0]  # open the file, warm the pipeline
+        start = time.perf_counter()
+        for i in range(frames):
+            dataset[i % len(dataset)]
+        return frames / (time.perf_counter() - start)
+
+
 def summary(results: Dict[str, dict], suite: bool) -> Dict[str, float]:
     """``bnn_over_fp`` and ``cmim_overhead`` (and memory) for the suite."""
     if not suite:
@@ -235,6 +276,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         memory_probe(args)
         return {}
     results = run(args)
+    extra = summary(results, args.suite)
+    if args.suite:
+        extra['data_fps'] = data_pipeline_fps(args.shape)
     report = dict(
         batch_size=args.batch_size,
         shape=args.shape,
@@ -242,7 +286,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         device=args.device,
         threads=torch.get_num_threads(),
         candidates=results,
-        **summary(results, args.suite))
+        **extra)
     print(f'batch {args.batch_size}, {args.shape[0]}x{args.shape[1]}, '
           f'{args.iters} timed steps each (interleaved), device '
           f'{args.device}, {torch.get_num_threads()} threads')
@@ -252,7 +296,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if 'peak_memory_bytes' in res:
             line += f'  peak {res["peak_memory_bytes"] / 2**20:.0f} MiB'
         print(line)
-    for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_memory_overhead'):
+    for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_memory_overhead',
+                'data_fps'):
         if key in report:
             print(f'{key}: {report[key]:.3f}')
     if args.json:

@@ -1,0 +1,45 @@
+"""benchmark_train.py --suite runs at a tiny size and writes its keys."""
+import importlib.util
+import json
+from pathlib import Path
+
+TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / \
+    'benchmark_train.py'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('benchmark_train', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_suite_tiny_writes_json(tmp_path):
+    out = tmp_path / 'bench.json'
+    report = load_tool().main([
+        '--suite', '--batch-size', '2', '--shape', '32', '32', '--iters', '2',
+        '--warmup', '0', '--json',
+        str(out)
+    ])
+    data = json.loads(out.read_text())
+    for key in ('bnn_over_fp', 'cmim_overhead', 'data_fps', 'candidates',
+                'batch_size', 'shape', 'device'):
+        assert key in data, key
+    assert set(data['candidates']) == {'fp', 'bnn', 'bnn_cmim'}
+    for result in data['candidates'].values():
+        assert len(result['times_s']) == 2 and result['median_s'] > 0
+    bnn, fp = data['candidates']['bnn'], data['candidates']['fp']
+    assert data['bnn_over_fp'] == bnn['median_s'] / fp['median_s']
+    assert data['data_fps'] > 0
+    assert report['cmim_overhead'] == data['cmim_overhead']
+
+
+def test_memory_probe_reports_peak(tmp_path, capsys):
+    config = TOOL.parents[2] / 'configs' / 'binary_backbones' / \
+        'deeplabv3_irnet-r18-d8_nyudv2-40.py'
+    load_tool().main([
+        '--memory-probe',
+        str(config), '--batch-size', '2', '--shape', '32', '32'
+    ])
+    peak = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert peak['peak_bytes'] > 0
