@@ -1,15 +1,14 @@
 """ResNet basic block with a real-valued shortcut around each binary conv."""
 from typing import Optional, Union
 
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .builders import build_activation, build_binary_conv
+from .checkpoint_block import CheckpointBlock
 
 
-class BinaryBasicBlock(BaseModule):
+class BinaryBasicBlock(CheckpointBlock):
     """Two binary 3x3 convs, each with its own real-valued shortcut.
 
     ``out = act1(bn1(conv1(x)) + shortcut(x))`` and
@@ -80,16 +79,3 @@ class BinaryBasicBlock(BaseModule):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.act1(self.bn1(self.conv1(x)) + identity)
         return self.act2(self.bn2(self.conv2(out)) + out)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Forward.
-
-        Args:
-            x (Tensor): Input, ``(N, in_channels, H, W)``.
-
-        Returns:
-            Tensor: ``(N, out_channels, ceil(H / stride), ceil(W / stride))``.
-        """
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        return self._inner_forward(x)

@@ -2,15 +2,14 @@
 from typing import Optional, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from .builders import build_activation, build_binary_conv
+from .checkpoint_block import CheckpointBlock
 
 
-class ReActBlock(BaseModule):
+class ReActBlock(CheckpointBlock):
     """ReActNet-A block (MobileNetV1 shape, Liu et al. 2020).
 
     Part 1: ``out = act1(bn1(conv1(x)) + shortcut(x))``, ``conv1`` a binary
@@ -98,16 +97,3 @@ class ReActBlock(BaseModule):
         else:
             y = self.bn2(self.conv2(out)) + out
         return self.act2(y)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Forward.
-
-        Args:
-            x (Tensor): Input, ``(N, in_channels, H, W)``.
-
-        Returns:
-            Tensor: ``(N, out_channels, ceil(H / stride), ceil(W / stride))``.
-        """
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._inner_forward, x, use_reentrant=False)
-        return self._inner_forward(x)
