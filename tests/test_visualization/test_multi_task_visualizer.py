@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -127,6 +128,7 @@ def test_bad_arguments():
 
 
 def test_hook_reads_file_or_batch(tmp_path):
+    init_default_scope('mmseg')  # other tests may have left another scope
     vis = _visualizer(
         vis_backends=[dict(type='LocalVisBackend')], save_dir=str(tmp_path))
     hook = HOOKS.build(

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
@@ -185,12 +186,17 @@ def test_memory_bank_form_and_resume(tmp_path):
 
 
 def test_warmup_ramps_the_weight():
+    # a fresh message hub without runner info: the model counts its steps
+    MessageHub.get_instance('cmim_warmup_test')
     model = build(loss_weight=4.0, warmup_iters=4)
     weights = []
     for _ in range(5):
         weights.append(model.current_weight())
         model.steps += 1
     assert weights == pytest.approx([1.0, 2.0, 3.0, 4.0, 4.0])
+    # inside a runner the runner's iteration counts
+    MessageHub.get_current_instance().update_info('iter', 1)
+    assert model.current_weight() == pytest.approx(2.0)
 
 
 def test_layer_weights_by_name():
