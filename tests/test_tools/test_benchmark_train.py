@@ -34,12 +34,12 @@ def test_suite_tiny_writes_json(tmp_path):
     assert report['cmim_overhead'] == data['cmim_overhead']
 
 
-def test_memory_probe_reports_peak(tmp_path, capsys):
+def test_memory_probe_reports_peak():
+    """The probe runs in a fresh process, as ``--memory`` runs it."""
+    tool = load_tool()
     config = TOOL.parents[2] / 'configs' / 'binary_backbones' / \
         'deeplabv3_irnet-r18-d8_nyudv2-40.py'
-    load_tool().main([
-        '--memory-probe',
-        str(config), '--batch-size', '2', '--shape', '32', '32'
-    ])
-    peak = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert peak['peak_bytes'] > 0
+    args = tool.parse_args(
+        ['--suite', '--batch-size', '2', '--shape', '32', '32'])
+    peak = tool.measure_memory(str(config), args)
+    assert peak > 0
