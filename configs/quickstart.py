@@ -96,8 +96,11 @@ model = dict(
         test_cfg=dict(mode='whole')))
 
 max_iters = 300
+# skips (and logs) a step whose loss or gradient is not finite
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
+    type='NonFiniteGuardOptimWrapper',
+    optimizer=dict(type='Adam', lr=2e-3),
+    policy='skip')
 param_scheduler = [
     dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
@@ -109,7 +112,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=False, interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # panels (input, GT / predicted segmentation and depth) of the test set
     visualization=dict(type='MultiTaskVisualizationHook', draw=True,

@@ -27,3 +27,68 @@ def tiny_seg_dataset():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# --------------------------------------------------------------------------
+# No network: sockets may only connect to loopback (the gloo DDP tests use
+# 127.0.0.1) or AF_UNIX addresses while the suite runs.
+# --------------------------------------------------------------------------
+
+
+class NetworkBlockedError(OSError):
+    """A test tried to connect to a non-loopback address."""
+
+
+def _is_local_address(family: int, address) -> bool:
+    """Whether ``address`` (of ``family``) is loopback, local or AF_UNIX."""
+    import ipaddress
+    import socket
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return True  # AF_UNIX, AF_NETLINK, ...: nothing leaves the machine
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ('localhost', ''):
+        return True
+    try:
+        ip = ipaddress.ip_address(str(host).split('%', 1)[0])
+    except ValueError:  # a host name: not resolved, refused
+        return False
+    return ip.is_loopback or ip.is_unspecified
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _block_network():
+    """Refuse connections that would leave the machine, for every test."""
+    import socket
+    connect = socket.socket.connect
+    connect_ex = socket.socket.connect_ex
+    create_connection = socket.create_connection
+
+    def check(family: int, address) -> None:
+        if not _is_local_address(family, address):
+            raise NetworkBlockedError(
+                f'network access is blocked in the tests: connect to '
+                f'{address!r}')
+
+    def guarded_connect(self, address):
+        check(self.family, address)
+        return connect(self, address)
+
+    def guarded_connect_ex(self, address):
+        check(self.family, address)
+        return connect_ex(self, address)
+
+    def guarded_create_connection(address, *args, **kwargs):
+        check(socket.AF_INET, address)  # before any name resolution
+        return create_connection(address, *args, **kwargs)
+
+    socket.socket.connect = guarded_connect
+    socket.socket.connect_ex = guarded_connect_ex
+    socket.create_connection = guarded_create_connection
+    try:
+        yield
+    finally:
+        socket.socket.connect = connect
+        socket.socket.connect_ex = connect_ex
+        socket.create_connection = create_connection

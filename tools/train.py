@@ -63,20 +63,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parse_runner_args(parser, argv)
 
 
+#: The AMP counterpart of each supported optimizer wrapper.
+AMP_OF = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'NonFiniteGuardOptimWrapper': 'NonFiniteGuardAmpOptimWrapper',
+}
+
+
 def enable_amp(cfg: Config) -> Config:
-    """Switch the config's optimizer wrapper to ``AmpOptimWrapper``.
+    """Switch the config's optimizer wrapper to its AMP counterpart.
 
     Args:
         cfg (Config): The config; changed in place.
 
     Returns:
-        Config: The same config, with ``optim_wrapper.type`` set to
-        ``'AmpOptimWrapper'`` and ``loss_scale='dynamic'``.
+        Config: The same config, with ``optim_wrapper.type`` set to its AMP
+        counterpart (:data:`AMP_OF`) and ``loss_scale='dynamic'``.
 
     Raises:
         ValueError: If the config has no ``optim_wrapper``, if it already is
-            an ``AmpOptimWrapper`` or if it is another wrapper type than
-            ``OptimWrapper``.
+            an AMP wrapper or if it is a wrapper type without a counterpart.
     """
     optim_wrapper = cfg.get('optim_wrapper', None)
     if optim_wrapper is None:
@@ -86,14 +92,14 @@ def enable_amp(cfg: Config) -> Config:
     if not isinstance(wrapper_type, str):  # a class in a lazy config
         wrapper_type = wrapper_type.__name__
     wrapper_type = wrapper_type.split('.')[-1]  # drop a scope prefix
-    if wrapper_type == 'AmpOptimWrapper':
+    if wrapper_type in AMP_OF.values():
         raise ValueError('`--amp` was given, but the config already uses '
-                         '`AmpOptimWrapper`; drop `--amp`.')
-    if wrapper_type != 'OptimWrapper':
+                         f'`{wrapper_type}`; drop `--amp`.')
+    if wrapper_type not in AMP_OF:
         raise ValueError('`--amp` is only supported when the optimizer '
-                         'wrapper type is `OptimWrapper`, but got '
+                         f'wrapper type is one of {sorted(AMP_OF)}, but got '
                          f'`{wrapper_type}`.')
-    optim_wrapper['type'] = 'AmpOptimWrapper'
+    optim_wrapper['type'] = AMP_OF[wrapper_type]
     optim_wrapper['loss_scale'] = 'dynamic'
     return cfg
 

@@ -83,8 +83,17 @@ def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+class ConfigBuildError(RuntimeError):
+    """Building the runner from a config failed (the cause is chained)."""
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the runner, from mmseg's ``RUNNERS`` if ``runner_type`` is set.
+
+    A build error (unknown ``type``, wrong argument, ...) of a config read
+    from a file is re-raised with the file's path added to its message, as
+    the same exception type where it can be made from one message (else
+    :class:`ConfigBuildError`), the original chained.
 
     Args:
         cfg (Config): The complete config.
@@ -92,7 +101,24 @@ def build_runner(cfg: Config) -> Runner:
     Returns:
         Runner: The runner.
     """
-    if 'runner_type' in cfg:
-        from mmseg.registry import RUNNERS
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    try:
+        if 'runner_type' in cfg:
+            from mmseg.registry import RUNNERS
+            return RUNNERS.build(cfg)
+        return Runner.from_cfg(cfg)
+    except Exception as err:
+        if not cfg.filename:
+            raise
+        raise _with_config_path(err, cfg.filename) from err
+
+
+def _with_config_path(err: Exception, path: str) -> Exception:
+    """A new exception like ``err`` whose message names the config file."""
+    text = err.args[0] if len(err.args) == 1 and isinstance(err.args[0],
+                                                            str) else str(err)
+    message = f'{text} (while building the runner from config {path})'
+    try:
+        new = type(err)(message)
+    except Exception:  # a type that cannot be made from one message
+        return ConfigBuildError(f'{type(err).__name__}: {message}')
+    return new if path in str(new) else ConfigBuildError(message)

@@ -1,6 +1,6 @@
 """Compatibility shims for the dependency stack, in one place.
 
-Two problems of the pinned stack (torch 2.14, mmcv-lite 2.1.0, mmengine
+Problems of the pinned stack (torch 2.14, mmcv-lite 2.1.0, mmengine
 0.10.7, mmsegmentation 1.2.2) are solved here, each by a function that is
 idempotent and called once by ``import cmim_dense``:
 
@@ -23,9 +23,31 @@ idempotent and called once by ``import cmim_dense``:
    pickle protocol 2 writes as ``getattr(HistoryBuffer, 'min')``; the
    builtin ``getattr`` is NOT allow-listed, a stand-in registered under its
    name resolves only those few ``HistoryBuffer`` attributes.
+
+3. :func:`name_refused_checkpoints`. A checkpoint that ``weights_only=True``
+   refuses (it pickles an object outside the allow-list, e.g. a class whose
+   ``__reduce__`` runs code) raises torch's ``UnpicklingError``, whose
+   message names the global but not the file, and advises loading with
+   ``weights_only=False``. :func:`torch.load` is wrapped so that this one
+   error is re-raised as :class:`DisallowedCheckpointError` (a subclass of
+   ``pickle.UnpicklingError``, the original chained) naming the file. Every
+   path that loads checkpoints goes through ``torch.load`` (our tools,
+   mmengine's ``load_checkpoint`` for ``--resume``, ``load_from`` and
+   mmseg's ``init_model``, ``init_cfg=dict(type='Pretrained')``), so all of
+   them report the file. Nothing else changes: arguments are passed on
+   as given and every other error propagates unchanged.
+
+4. :func:`enable_cpu_distributed`. mmengine 0.10.7 cannot run distributed
+   training on CPU (gloo): ``init_dist('pytorch')`` always calls
+   ``torch.cuda.set_device`` and the runner always passes
+   ``device_ids=[LOCAL_RANK]`` to DDP. Both are made conditional on the
+   model really being on a GPU; GPU runs are unchanged.
 """
+import functools
 import importlib.machinery
 import importlib.util
+import os
+import pickle
 import sys
 import types
 from typing import Any, Callable, List, Tuple, Union
@@ -170,6 +192,64 @@ def allow_mmengine_checkpoint_globals() -> None:
     add(_checkpoint_globals())
 
 
+class DisallowedCheckpointError(pickle.UnpicklingError):
+    """``torch.load(weights_only=True)`` refused objects in a checkpoint."""
+
+
+#: Start of torch's message when the weights-only unpickler refuses a file.
+_WEIGHTS_ONLY_FAILED = 'Weights only load failed'
+#: Reasons (of torch's weights-only unpickler and of
+#: :func:`_history_buffer_getattr`) that mean a disallowed object, unlike
+#: e.g. ``Unsupported operand`` (a corrupt file), which is left alone.
+_DISALLOWED_REASONS = ('Unsupported global', 'unsupported GLOBAL',
+                       'Can only build', 'Can only create new object',
+                       'is not allowed by cmim_dense')
+
+
+def _file_name(f: Any) -> str:
+    """The path of what ``torch.load`` got (a path or a file object)."""
+    if isinstance(f, (str, os.PathLike)):
+        return os.fspath(f)
+    return str(getattr(f, 'name', repr(f)))
+
+
+def name_refused_checkpoints() -> None:
+    """Make a refused ``weights_only`` load name the file (idempotent).
+
+    Wraps :func:`torch.load`: when the weights-only unpickler refuses the
+    file, :class:`DisallowedCheckpointError` is raised instead, with the
+    file name and torch's reason (which names the disallowed global); the
+    original error is chained. The allow-list and ``weights_only`` itself
+    are not touched.
+    """
+    import torch
+    if getattr(torch.load, '_cmim_dense', False):
+        return
+    torch_load = torch.load
+
+    @functools.wraps(torch_load)
+    def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return torch_load(f, *args, **kwargs)
+        except pickle.UnpicklingError as err:
+            text = str(err)
+            if isinstance(err, DisallowedCheckpointError) or \
+                    _WEIGHTS_ONLY_FAILED not in text or \
+                    not any(r in text for r in _DISALLOWED_REASONS):
+                raise
+            reason = text.split('WeightsUnpickler error:', 1)[-1]
+            reason = reason.split('\n\nCheck the documentation', 1)[0]
+            raise DisallowedCheckpointError(
+                f'{_file_name(f)}: refused to load this checkpoint: it '
+                'contains disallowed objects (not plain weights nor an '
+                'allow-listed mmengine object), so it may run arbitrary code '
+                'when unpickled. Load it with weights_only=False only if you '
+                f'trust its source. torch: {reason.strip()}') from err
+
+    load._cmim_dense = True
+    torch.load = load
+
+
 def enable_cpu_distributed() -> None:
     """Let mmengine's ``pytorch`` launcher and DDP wrapper run on CPU (gloo).
 
@@ -215,4 +295,5 @@ def apply_all() -> None:
     """Apply every shim (called by ``import cmim_dense``)."""
     install_mmcv_ext_stub()
     allow_mmengine_checkpoint_globals()
+    name_refused_checkpoints()
     enable_cpu_distributed()

@@ -14,5 +14,10 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-# drives the binarizers' progress-dependent state (IR-Net/RBNN t, k, ...)
-custom_hooks = [dict(type='BinarizerScheduleHook')]
+custom_hooks = [
+    # drives the binarizers' progress-dependent state (IR-Net/RBNN t, k, ...)
+    dict(type='BinarizerScheduleHook'),
+    # saves/restores torch's RNG state so that a resumed run continues
+    # exactly (dropout, CMIM's negatives)
+    dict(type='RNGStateHook'),
+]

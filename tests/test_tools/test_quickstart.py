@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import torch
@@ -40,6 +41,9 @@ def tiny_options(data_root: Path, work_dir: Path, iters: int = 4) -> dict:
 def test_quickstart_runs_end_to_end(tmp_path):
     cfg = Config.fromfile(str(QUICKSTART))
     cfg.merge_from_dict(tiny_options(tmp_path / 'data', tmp_path / 'work'))
+    # mmengine keeps visualizers by name across runners of one process
+    cfg.experiment_name = f'quickstart_{uuid.uuid4().hex}'
+    cfg.visualizer.name = cfg.experiment_name
     runner = Runner.from_cfg(cfg)
     runner.train()
     # the twin was generated in the official layout and read by the loader

@@ -292,6 +292,21 @@ def test_amp_refuses_bad_optim_wrapper(train_tool: ModuleType,
         train_tool.enable_amp(cfg)
 
 
+def test_amp_keeps_the_non_finite_guard(train_tool: ModuleType) -> None:
+    from mmengine.config import Config
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                type='NonFiniteGuardOptimWrapper',
+                optimizer=dict(type='SGD', lr=0.1),
+                policy='stop')))
+    train_tool.enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'NonFiniteGuardAmpOptimWrapper'
+    assert cfg.optim_wrapper.policy == 'stop'
+    with pytest.raises(ValueError, match='already uses'):
+        train_tool.enable_amp(cfg)
+
+
 def test_train_setup_cfg_defaults(train_tool: ModuleType,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from mmengine.config import Config

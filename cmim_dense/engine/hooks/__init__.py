@@ -2,3 +2,11 @@
 from .binarizer_schedule_hook import BinarizerScheduleHook
 
 __all__ = ['BinarizerScheduleHook']
+from .atomic_checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
+                                     atomic_write)
+from .rng_state_hook import RNGStateHook
+
+__all__ += [
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'atomic_write',
+    'RNGStateHook'
+]

@@ -1,7 +1,9 @@
 # Adam + poly decay, 40k iterations (batch 8: about 400 epochs of the 795
 # NYUD-v2 training frames), validation every 4k.
 optimizer = dict(type='Adam', lr=2e-4, weight_decay=1e-4)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer)
+# skips (and logs) a step whose loss or gradient is not finite
+optim_wrapper = dict(
+    type='NonFiniteGuardOptimWrapper', optimizer=optimizer, policy='skip')
 param_scheduler = [
     dict(
         type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=40000,
@@ -14,6 +16,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000),
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=False, interval=4000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='MultiTaskVisualizationHook'))

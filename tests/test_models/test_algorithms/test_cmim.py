@@ -1,6 +1,7 @@
 """CMIM wrapper: recording, losses, gradients, predictions, training path."""
 import copy
 import math
+import uuid
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,10 @@ def test_training_path_with_runner(tmp_path, tiny_seg_dataset):
     cfg.train_cfg.max_iters = 2
     cfg.train_cfg.val_interval = 2
     cfg.default_hooks.checkpoint.interval = 2
+    # mmengine keeps visualizers / loggers by name across runners: unique
+    # names so that this run does not write into an earlier test's folders
+    cfg.experiment_name = f'cmim_runner_{uuid.uuid4().hex}'
+    cfg.visualizer.name = cfg.experiment_name
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert isinstance(runner.model, CMIM)
