@@ -92,3 +92,47 @@ def _block_network():
         socket.socket.connect = connect
         socket.socket.connect_ex = connect_ex
         socket.create_connection = create_connection
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='session')
+def run_torchrun():
+    """Run ``script args`` in 2 CPU processes with torchrun (gloo scripts).
+
+    Returns a function ``(script, *args, pythonpath=()) ->
+    CompletedProcess`` that fails the test with torchrun's stderr if a
+    rank fails. The repository root is on ``PYTHONPATH``.
+    """
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run(script, *args, pythonpath=(), timeout=240):
+        env = dict(os.environ, OMP_NUM_THREADS='1')
+        env['PYTHONPATH'] = os.pathsep.join(
+            [str(p) for p in pythonpath] + [str(root)] +
+            ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+        for key in ('LOCAL_RANK', 'RANK', 'WORLD_SIZE'):
+            env.pop(key, None)
+        proc = subprocess.run([
+            sys.executable, '-m', 'torch.distributed.run',
+            '--nproc_per_node=2', '--master_addr=127.0.0.1',
+            f'--master_port={_free_port()}',
+            str(script), *map(str, args)
+        ],
+                              env=env,
+                              capture_output=True,
+                              text=True,
+                              timeout=timeout)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        return proc
+
+    return run

@@ -3,11 +3,7 @@ exactly once when its size (3) is not divisible by the world size (2), and
 the parameters stay identical across the ranks while training."""
 import importlib.util
 import json
-import os
 import pickle
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict
@@ -31,12 +27,6 @@ def _worker() -> ModuleType:
     return module
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _dumped_images(path: Path) -> list:
     with open(path, 'rb') as file:  # our own file, written by DumpResults
         results = pickle.load(file)
@@ -45,7 +35,7 @@ def _dumped_images(path: Path) -> list:
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory: pytest.TempPathFactory,
-         tiny_seg_dataset: ModuleType) -> Dict[str, Any]:
+         tiny_seg_dataset: ModuleType, run_torchrun) -> Dict[str, Any]:
     """The 2-rank run (torchrun) and the single-process reference."""
     tmp = tmp_path_factory.mktemp('ddp_eval')
     data_root = tiny_seg_dataset.make(tmp / 'data', {
@@ -65,24 +55,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory,
 
     ddp_dir = tmp / 'ddp'
     ddp_dir.mkdir()
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (str(REPO), env.get('PYTHONPATH', '')) if p)
-    for key in ('LOCAL_RANK', 'RANK', 'WORLD_SIZE'):
-        env.pop(key, None)
-    proc = subprocess.run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_addr=127.0.0.1', f'--master_port={_free_port()}',
-        str(WORKER),
-        str(data_root),
-        str(ddp_dir),
-        str(checkpoint)
-    ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=240)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    run_torchrun(WORKER, data_root, ddp_dir, checkpoint)
 
     single_dir = tmp / 'single'
     single_dir.mkdir()

@@ -1,9 +1,5 @@
 """CMIM's negatives span the global batch under 2-process gloo DDP."""
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
 import torch
 import torch.nn.functional as F
@@ -12,29 +8,11 @@ from cmim_ddp_worker import global_embeddings
 from cmim_dense.models.losses import ContrastMemory, info_nce_loss
 
 HERE = osp.dirname(osp.abspath(__file__))
-ROOT = osp.dirname(osp.dirname(osp.dirname(HERE)))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def test_info_nce_and_memory_over_two_ranks(tmp_path):
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([HERE, ROOT]))
-    cmd = [
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_addr=127.0.0.1', f'--master_port={free_port()}',
-        osp.join(HERE, 'cmim_ddp_worker.py'),
-        str(tmp_path)
-    ]
-    proc = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_info_nce_and_memory_over_two_ranks(tmp_path, run_torchrun):
+    run_torchrun(
+        osp.join(HERE, 'cmim_ddp_worker.py'), tmp_path, pythonpath=[HERE])
     ranks = [torch.load(tmp_path / f'rank{r}.pt') for r in (0, 1)]
 
     # single process on the concatenated batch of 4
