@@ -14,7 +14,6 @@ import torch
 import cmim_dense  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 WORKER = HERE / 'ddp_eval_worker.py'
 NUM_VAL = 3  # odd: DefaultSampler pads it to 4 for two ranks
 BN_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
