@@ -1,48 +1,17 @@
 """Checkpoints that are never left half-written."""
 import os
 import os.path as osp
-import tempfile
 from pathlib import Path
 from typing import Optional, Union
 
-import mmengine
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from cmim_dense.registry import HOOKS
+from ...utils.atomic_io import atomic_write
 
 ATOMIC_BACKEND = 'cmim_dense_atomic_local'
-
-
-def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
-    """Write ``data`` to ``filepath`` atomically.
-
-    The bytes go to a temporary file in the destination's directory, which
-    is flushed, fsynced and then renamed onto ``filepath`` with
-    :func:`os.replace` (atomic on POSIX and Windows). A crash or an error
-    at any point leaves either the previous file or the complete new one,
-    and no temporary file after an error.
-
-    Args:
-        data (bytes): The file's content.
-        filepath (str or Path): Destination; its directory is created.
-    """
-    filepath = str(filepath)
-    directory = osp.dirname(osp.abspath(filepath))
-    mmengine.mkdir_or_exist(directory)
-    fd, tmp_path = tempfile.mkstemp(
-        prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, filepath)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 @register_backend(ATOMIC_BACKEND)

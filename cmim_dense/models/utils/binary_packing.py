@@ -19,15 +19,13 @@ be rebuilt.
 layers (:meth:`~cmim_dense.models.layers.BinaryLayerMixin.freeze_weight`
 form), so predictions equal the unpacked model's exactly.
 """
-import os
-import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cmim_dense.utils.atomic_io import atomic_torch_save
 from ..layers.binary_layer import BinaryLayerMixin
 
 PACKING_KEY = 'binary_packing'
@@ -188,21 +186,8 @@ def load_packed_checkpoint(model: nn.Module,
 
 
 def save_atomic(obj: dict, path: str) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.pth', dir=folder)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """``torch.save`` that never leaves a half-written file."""
+    atomic_torch_save(obj, path)
 
 
 def state_dict_bytes(state: Dict[str, Tensor]) -> int:

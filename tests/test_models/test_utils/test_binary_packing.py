@@ -122,17 +122,16 @@ def test_pack_unpack_random_shapes():
 
 def test_save_atomic_leaves_nothing_half_written(tmp_path, monkeypatch):
     from cmim_dense.models.utils import binary_packing
+    from cmim_dense.utils import atomic_io
 
     target = tmp_path / 'out.pth'
     binary_packing.save_atomic(dict(a=torch.ones(1)), str(target))
     assert target.stat().st_mode & 0o644 == 0o644  # not mkstemp's 0600
 
-    def broken_save(obj, path):
-        with open(path, 'wb') as f:
-            f.write(b'partial')
+    def broken_replace(src, dst):
         raise OSError('disk full')
 
-    monkeypatch.setattr(binary_packing.torch, 'save', broken_save)
+    monkeypatch.setattr(atomic_io.os, 'replace', broken_replace)
     with pytest.raises(OSError, match='disk full'):
         binary_packing.save_atomic(dict(a=torch.zeros(1)), str(target))
     # the previous file is intact and no temporary file is left
