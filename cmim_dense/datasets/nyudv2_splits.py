@@ -4,15 +4,20 @@
 ``testNdxs`` (654 x 1), uint16, 1-based frame numbers into the labeled set,
 disjoint. A MATLAB v7.3 (HDF5) copy is read as well.
 """
-import os
+import io
 import os.path as osp
+import time
 from typing import Dict, Optional
 
 import h5py
 import numpy as np
 import scipy.io
 
+from cmim_dense.utils.atomic_io import atomic_write
 from .nyudv2_format_error import NYUDv2FormatError
+
+#: Length of the descriptive text that opens a MATLAB v5 file header.
+_HEADER_TEXT_BYTES = 116
 
 SPLIT_KEYS = {'train': 'trainNdxs', 'test': 'testNdxs'}
 
@@ -120,11 +125,12 @@ def save_nyudv2_splits(path: str, train: np.ndarray, test: np.ndarray) -> None:
         'trainNdxs': (np.asarray(train, np.int64) + 1).astype(dtype)[:, None],
         'testNdxs': (np.asarray(test, np.int64) + 1).astype(dtype)[:, None],
     }
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        scipy.io.savemat(
-            tmp, variables, appendmat=False, format='5', do_compression=True)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables, format='5', do_compression=True)
+    data = buffer.getvalue()
+    # scipy stamps the 116-byte header text with the current time; a fixed
+    # stamp keeps the file a function of its content (same seed, same bytes)
+    header = (f'MATLAB 5.0 MAT-file Platform: posix, Created on: '
+              f'{time.asctime(time.gmtime(0))}').encode('ascii')
+    atomic_write(header.ljust(_HEADER_TEXT_BYTES) + data[_HEADER_TEXT_BYTES:],
+                 path)
