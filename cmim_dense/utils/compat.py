@@ -41,7 +41,12 @@ idempotent and called once by ``import cmim_dense``:
    training on CPU (gloo): ``init_dist('pytorch')`` always calls
    ``torch.cuda.set_device`` and the runner always passes
    ``device_ids=[LOCAL_RANK]`` to DDP. Both are made conditional on the
-   model really being on a GPU; GPU runs are unchanged.
+   model really being on a GPU; GPU runs are unchanged. Each half is applied
+   only when the installed mmengine's source still has the call
+   (:func:`mmengine_needs_cpu_distributed_patch`).
+
+The user documentation (``docs/compatibility.md``) lists each patch with the
+upstream report it works around and when it can be removed.
 """
 import functools
 import importlib.machinery
@@ -183,7 +188,11 @@ def allow_mmengine_checkpoint_globals() -> None:
     """Allow-list exactly what mmengine checkpoints need for ``weights_only``.
 
     Idempotent. Does nothing on torch versions without
-    :func:`torch.serialization.add_safe_globals`.
+    :func:`torch.serialization.add_safe_globals` (before 2.4, where
+    ``weights_only`` loading did not exist as a default either). Needed
+    whenever ``weights_only=True`` is in effect: torch >= 2.6 makes it the
+    default of :func:`torch.load`, which mmengine 0.10.7 calls without the
+    argument.
     """
     import torch
     add = getattr(torch.serialization, 'add_safe_globals', None)
@@ -250,17 +259,48 @@ def name_refused_checkpoints() -> None:
     torch.load = load
 
 
+def _source_calls(func: Callable, call: str) -> bool:
+    """Whether ``call`` appears in the source of ``func`` (False if unknown)."""
+    import inspect
+    try:
+        return call in inspect.getsource(func)
+    except (OSError, TypeError):  # pragma: no cover - no source available
+        return False
+
+
+def mmengine_needs_cpu_distributed_patch() -> Tuple[bool, bool]:
+    """Detect the two CPU-distributed problems in the installed mmengine.
+
+    Returns:
+        tuple[bool, bool]: Whether ``_init_dist_pytorch`` calls
+        ``torch.cuda.set_device`` (it does unconditionally in 0.10.7, so a
+        CPU-only machine fails before gloo is initialised), and whether the
+        runner's ``wrap_model`` passes ``device_ids`` to DDP (which DDP
+        refuses for a CPU module).
+    """
+    from mmengine.dist import utils as dist_utils
+    from mmengine.runner import Runner
+    launcher = getattr(dist_utils._init_dist_pytorch, '__wrapped__',
+                       dist_utils._init_dist_pytorch)
+    return (_source_calls(launcher, 'torch.cuda.set_device'),
+            _source_calls(Runner.wrap_model, 'device_ids'))
+
+
 def enable_cpu_distributed() -> None:
     """Let mmengine's ``pytorch`` launcher and DDP wrapper run on CPU (gloo).
 
-    Idempotent; changes nothing when CUDA is available (launcher) or when
-    the wrapped module is on a GPU (wrapper).
+    Applied only where :func:`mmengine_needs_cpu_distributed_patch` finds
+    the problem in the installed mmengine. Idempotent; changes nothing when
+    CUDA is available (launcher) or when the wrapped module is on a GPU
+    (wrapper).
     """
     import torch
     from mmengine.dist import utils as dist_utils
     from mmengine.model.wrappers import distributed as wrappers
 
-    if not getattr(dist_utils._init_dist_pytorch, '_cmim_dense', False):
+    patch_launcher, patch_wrapper = mmengine_needs_cpu_distributed_patch()
+    if patch_launcher and not getattr(dist_utils._init_dist_pytorch,
+                                      '_cmim_dense', False):
         init_on_gpu = dist_utils._init_dist_pytorch
 
         def _init_dist_pytorch(backend='nccl', init_backend='torch', **kw):
@@ -274,10 +314,11 @@ def enable_cpu_distributed() -> None:
             torch.distributed.init_process_group(backend=backend, **kw)
 
         _init_dist_pytorch._cmim_dense = True
+        _init_dist_pytorch.__wrapped__ = init_on_gpu
         dist_utils._init_dist_pytorch = _init_dist_pytorch
 
     ddp = wrappers.MMDistributedDataParallel
-    if not getattr(ddp.__init__, '_cmim_dense', False):
+    if patch_wrapper and not getattr(ddp.__init__, '_cmim_dense', False):
         ddp_init = ddp.__init__
 
         def __init__(self, module, detect_anomalous_params=False, **kwargs):

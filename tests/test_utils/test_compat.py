@@ -335,3 +335,26 @@ def test_arbitrary_objects_still_refused(tmp_path: Path, payload: Any) -> None:
     if isinstance(payload, _Malicious):
         torch.load(path, weights_only=False)
         assert _CALLS == ['pwned']
+
+
+def test_cpu_distributed_patch_follows_the_installed_mmengine() -> None:
+    """The launcher / DDP patches are applied because mmengine 0.10.7 has
+    the calls; a function without them would not be patched."""
+    launcher, wrapper = compat.mmengine_needs_cpu_distributed_patch()
+    assert (launcher, wrapper) == (True, True)
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import distributed as wrappers
+    assert getattr(dist_utils._init_dist_pytorch, '_cmim_dense', False)
+    assert getattr(wrappers.MMDistributedDataParallel.__init__, '_cmim_dense',
+                   False)
+
+    def fixed_upstream(local_rank: int) -> None:
+        if local_rank >= 0:
+            return None
+
+    def still_broken(local_rank: int) -> None:
+        import torch
+        torch.cuda.set_device(local_rank)
+
+    assert not compat._source_calls(fixed_upstream, 'torch.cuda.set_device')
+    assert compat._source_calls(still_broken, 'torch.cuda.set_device')
