@@ -1,6 +1,6 @@
 """Dense prediction heads (depth; segmentation heads are mmseg's)."""
 from .aspp_depth_head import ASPPDepthHead
-from .base_depth_head import BaseDepthHead
+from .depth_regression_mixin import DepthRegressionMixin
 from .fcn_depth_head import FCNDepthHead
 
-__all__ = ['BaseDepthHead', 'FCNDepthHead', 'ASPPDepthHead']
+__all__ = ['DepthRegressionMixin', 'FCNDepthHead', 'ASPPDepthHead']

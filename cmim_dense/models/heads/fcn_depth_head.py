@@ -1,21 +1,21 @@
-"""Light FCN-style depth head."""
-import torch
-from mmcv.cnn import ConvModule
-from torch import Tensor, nn
+"""FCN depth head: mmseg's ``FCNHead`` with a depth regressor."""
+from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from cmim_dense.registry import MODELS
-from .base_depth_head import BaseDepthHead
+from .depth_regression_mixin import DepthRegressionMixin
 
 
 @MODELS.register_module()
-class FCNDepthHead(BaseDepthHead):
-    """A stack of ``num_convs`` conv-norm-act blocks and an FP regressor.
+class FCNDepthHead(DepthRegressionMixin, FCNHead):
+    """mmseg's ``FCNHead`` regressing depth (see :class:`DepthRegressionMixin`).
 
-    The depth counterpart of mmseg's ``FCNHead``: ``num_convs`` ConvModules
-    (built with ``conv_cfg``, hence binarizable by config), optionally a
-    ``conv_cat`` fusing the input with their output, then ``conv_depth``.
-    Use ``input_transform='resize_concat'`` with several ``in_index`` to
-    regress from several stages.
+    ``num_convs`` ConvModules (built with ``conv_cfg``, hence binarizable by
+    config), optionally ``conv_cat`` fusing the input with their output,
+    then the FP regressor ``conv_depth``. Use
+    ``input_transform='resize_concat'`` with several ``in_index`` to regress
+    from several stages. What differs from ``FCNHead`` besides the
+    regressor: ``concat_input`` defaults to False, and bad arguments raise a
+    ``ValueError`` naming them instead of an ``assert``.
 
     Args:
         num_convs (int): Number of inner convs (>= 0; 0 needs
@@ -24,7 +24,8 @@ class FCNDepthHead(BaseDepthHead):
         concat_input (bool): Concatenate the input with the convs' output
             before the regressor. Defaults to False.
         dilation (int): Dilation of the inner convs. Defaults to 1.
-        **kwargs: :class:`BaseDepthHead` arguments.
+        **kwargs: :class:`DepthRegressionMixin` and ``BaseDecodeHead``
+            arguments.
     """
 
     def __init__(self,
@@ -33,49 +34,22 @@ class FCNDepthHead(BaseDepthHead):
                  concat_input: bool = False,
                  dilation: int = 1,
                  **kwargs) -> None:
-        super().__init__(**kwargs)
         if num_convs < 0 or dilation < 1 or kernel_size < 1:
             raise ValueError('FCNDepthHead: need num_convs >= 0, '
                              'kernel_size >= 1 and dilation >= 1, got '
                              f'{num_convs}, {kernel_size}, {dilation}')
-        if num_convs == 0 and self.in_channels != self.channels:
+        in_channels, channels = kwargs.get('in_channels'), kwargs.get(
+            'channels')
+        if num_convs == 0 and isinstance(in_channels, int) and \
+                in_channels != channels:
             raise ValueError('FCNDepthHead: num_convs=0 needs in_channels '
-                             f'({self.in_channels}) == channels '
-                             f'({self.channels})')
-        self.num_convs = num_convs
-        self.kernel_size = kernel_size
-        self.concat_input = concat_input
-        self.dilation = dilation
-        padding = (kernel_size // 2) * dilation
-        convs = []
-        for i in range(num_convs):
-            convs.append(
-                ConvModule(
-                    self.in_channels if i == 0 else self.channels,
-                    self.channels,
-                    kernel_size,
-                    padding=padding,
-                    dilation=dilation,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg))
-        self.convs = nn.Sequential(*convs) if convs else nn.Identity()
-        if concat_input:
-            self.conv_cat = ConvModule(
-                self.in_channels + self.channels,
-                self.channels,
-                kernel_size,
-                padding=kernel_size // 2,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg)
+                             f'({in_channels}) == channels ({channels})')
+        super().__init__(
+            num_convs=num_convs,
+            kernel_size=kernel_size,
+            concat_input=concat_input,
+            dilation=int(dilation),
+            **kwargs)
+        self.dilation = int(dilation)
         if num_convs >= 2 or (concat_input and num_convs >= 1):
             self._check_binary_chain()
-
-    def forward(self, inputs) -> Tensor:
-        """Depth (N, 1, h, w) in metres from multi-level features."""
-        x = self._transform_inputs(inputs)
-        feat = self.convs(x)
-        if self.concat_input:
-            feat = self.conv_cat(torch.cat([x, feat], dim=1))
-        return self.regress_depth(feat)

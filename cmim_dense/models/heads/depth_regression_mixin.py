@@ -1,11 +1,9 @@
-"""Base class of the depth regression decode heads."""
+"""Turn an mmseg decode head into a bounded metric-depth regressor."""
 import math
 import warnings
-from abc import abstractmethod
-from typing import List, Tuple
+from typing import List
 
 import torch
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.utils import SampleList
 from torch import Tensor, nn
@@ -16,39 +14,39 @@ _SEG_ONLY_ARGS = ('threshold', 'sampler', 'ignore_index')
 _NON_NEGATIVE_ACTS = ('ReLU', 'ReLU6', 'Sigmoid', 'HSigmoid')
 
 
-class BaseDepthHead(BaseDecodeHead):
-    """Decode head regressing metric depth in ``(min_depth, max_depth)``.
+class DepthRegressionMixin:
+    """Mixin placed before an mmseg decode head to regress depth.
 
-    Subclasses build their inner layers (through ``ConvModule`` with
-    ``self.conv_cfg``, so ``conv_cfg=dict(type='BinaryConv2d', ...)``
-    binarizes them) and implement :meth:`forward` ending with
-    :meth:`regress_depth`. The final regressor ``conv_depth`` is a plain FP
-    ``nn.Conv2d(channels, 1, 1)`` (``binarize_modules`` keeps
-    ``*conv_depth`` FP); its output ``x`` is bounded as::
+    ``class ASPPDepthHead(DepthRegressionMixin, ASPPHead)`` keeps everything
+    of mmseg's head (its inner layers, ``_forward_feature``, ``in_index``,
+    ``input_transform``, ``align_corners``, ``predict``) and changes only
+    what differs for depth:
 
-        depth = min_depth + (max_depth - min_depth) * sigmoid(x)
+    - the classifier ``conv_seg`` is replaced by the FP regressor
+      ``conv_depth = nn.Conv2d(channels, 1, 1)`` (``binarize_modules`` keeps
+      ``*conv_depth`` FP) whose output ``x`` is bounded::
 
-    so ``0 < min_depth < depth < max_depth`` (``depth`` may round to the
-    bounds in float32 when the sigmoid saturates). The mmseg decode-head API is
-    kept (``loss``, ``predict``, ``predict_by_feat``, ``in_index``,
-    ``input_transform``, ``align_corners``); ``loss_by_feat`` reads
-    ``gt_depth_map`` (metres, ``0`` = invalid) of every data sample. Ground
-    truth deeper than ``max_depth`` cannot be predicted by the bounded output
-    and is set to 0 (invalid) before the losses: this also removes the
-    ``seg_pad_val`` (255) that mmseg's ``SegDataPreProcessor`` pads depth
-    maps with.
+          depth = min_depth + (max_depth - min_depth) * sigmoid(x)
 
-    Binary inner convs: ``sign`` maps a ReLU output (>= 0) to +1 everywhere,
-    so a binary conv fed by another ConvModule with ReLU computes a constant
-    (its input is all ones). With ``conv_cfg=dict(type='BinaryConv2d',
-    ...)`` use an activation with negative outputs, e.g.
-    ``act_cfg=dict(type='PReLU')`` or ``dict(type='Hardtanh')``; a
-    ``UserWarning`` is raised otherwise when the head chains inner convs.
-    (mmseg's ``ASPPHead``/``FCNHead`` have the same property.)
+      so ``0 < min_depth < depth < max_depth`` (in float32 ``depth`` may
+      round to the bounds when the sigmoid saturates);
+    - ``forward`` returns ``regress_depth(_forward_feature(inputs))``;
+      ``cls_seg`` raises;
+    - ``loss_by_feat`` reads ``gt_depth_map`` (metres, ``0`` = invalid) of
+      every data sample. Ground truth deeper than ``max_depth`` cannot be
+      predicted by the bounded output and is set to 0 (invalid) before the
+      losses: this also removes the ``seg_pad_val`` (255) that mmseg's
+      ``SegDataPreProcessor`` pads depth maps with.
+
+    Inner convs are mmseg's ``ConvModule`` built with ``conv_cfg``, so
+    ``conv_cfg=dict(type='BinaryConv2d', ...)`` binarizes them. ``sign``
+    maps a ReLU output (>= 0) to +1 everywhere, so a binary conv fed by
+    another ConvModule with ReLU computes a constant; use an activation with
+    negative outputs (``act_cfg=dict(type='PReLU')`` or
+    ``dict(type='Hardtanh')``). :meth:`_check_binary_chain` warns otherwise
+    (mmseg's ``ASPPHead`` / ``FCNHead`` have the same property).
 
     Args:
-        in_channels (int | Sequence[int]): Input channels.
-        channels (int): Channels of the last feature before ``conv_depth``.
         max_depth (float): Upper bound of the output, metres. Defaults to
             10 (NYUD-v2).
         min_depth (float): Lower bound of the output, > 0. Defaults to 1e-3.
@@ -58,9 +56,9 @@ class BaseDepthHead(BaseDecodeHead):
             ``dict(type='DepthSiLogLoss')``.
         init_cfg (dict | list[dict], optional): Defaults to a normal init
             (std 0.01) of ``conv_depth``.
-        **kwargs: Other ``BaseDecodeHead`` arguments (``dropout_ratio``,
-            ``conv_cfg``, ``norm_cfg``, ``act_cfg``, ``in_index``,
-            ``input_transform``, ``align_corners``).
+        **kwargs: Arguments of the mmseg head (``in_channels``,
+            ``channels``, ``dropout_ratio``, ``conv_cfg``, ``norm_cfg``,
+            ``act_cfg``, ``in_index``, ``input_transform``, ...).
 
     Raises:
         ValueError: If ``num_classes`` or ``out_channels`` is not 1, the
@@ -69,8 +67,6 @@ class BaseDepthHead(BaseDecodeHead):
     """
 
     def __init__(self,
-                 in_channels,
-                 channels: int,
                  *,
                  max_depth: float = 10.0,
                  min_depth: float = 1e-3,
@@ -97,8 +93,6 @@ class BaseDepthHead(BaseDecodeHead):
                              f'got min_depth={min_depth}, '
                              f'max_depth={max_depth}')
         super().__init__(
-            in_channels,
-            channels,
             num_classes=1,
             out_channels=1,
             threshold=0.5,  # unused; silences the binary-seg warning
@@ -108,12 +102,12 @@ class BaseDepthHead(BaseDecodeHead):
         self.max_depth = float(max_depth)
         self.min_depth = float(min_depth)
         del self.conv_seg
-        self.conv_depth = nn.Conv2d(channels, 1, kernel_size=1)
+        self.conv_depth = nn.Conv2d(self.channels, 1, kernel_size=1)
 
     def _check_binary_chain(self) -> None:
         """Warn if binary inner convs follow a non-negative activation.
 
-        Called by subclasses whose inner convs feed other inner convs.
+        Called by heads whose inner convs feed other inner convs.
         """
         conv_type = (self.conv_cfg or {}).get('type', None)
         act_type = (self.act_cfg or {}).get('type', None)
@@ -151,9 +145,9 @@ class BaseDepthHead(BaseDecodeHead):
         span = self.max_depth - self.min_depth
         return self.min_depth + span * torch.sigmoid(out)
 
-    @abstractmethod
-    def forward(self, inputs: Tuple[Tensor]) -> Tensor:
-        """Depth map (N, 1, h, w) from multi-level features."""
+    def forward(self, inputs) -> Tensor:
+        """Depth (N, 1, h, w) in metres from multi-level features."""
+        return self.regress_depth(self._forward_feature(inputs))
 
     def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
         """Stack ``gt_depth_map`` of the samples into (N, 1, H, W).
