@@ -1,4 +1,12 @@
-"""One panel per image: input, segmentation and depth, GT and prediction."""
+"""One panel per image: input, segmentation and depth, GT and prediction.
+
+Built on mmseg's ``SegLocalVisualizer``: segmentation tiles are drawn by its
+``_draw_sem_seg``; what is ours is the panel layout, depth drawn on one
+colour scale shared by GT and prediction with invalid pixels marked (mmseg
+normalises each depth map on its own and has no invalid colour), a class
+legend, a colour bar, and ``set_dataset_meta`` (mmseg 1.2.2's constructor
+passes palette and classes swapped and defaults to Cityscapes).
+"""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -6,6 +14,7 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.dist import master_only
+from mmengine.structures import PixelData
 from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.utils import get_classes, get_palette
@@ -157,28 +166,31 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
             palette = rng.integers(0, 256, (len(classes), 3)).tolist()
         return classes, np.array(palette[:len(classes)], dtype=np.uint8)
 
-    def colorize_seg(self,
-                     label: np.ndarray,
-                     palette: np.ndarray,
-                     image: Optional[np.ndarray] = None) -> np.ndarray:
-        """RGB image of a label map.
+    def colorize_seg(self, label: np.ndarray, palette: np.ndarray,
+                     image: np.ndarray) -> np.ndarray:
+        """RGB tile of a label map blended with the input.
+
+        Drawn by ``SegLocalVisualizer._draw_sem_seg`` (class colours blended
+        with ``alpha``; no in-image labels: the panel has a legend); what
+        is added is the colour of ignored labels (``>= num_classes``, e.g.
+        255), which mmseg leaves black.
 
         Args:
             label (np.ndarray): Labels (H, W).
             palette (np.ndarray): (num_classes, 3) uint8 RGB.
-            image (np.ndarray, optional): RGB (H, W, 3) to blend with.
+            image (np.ndarray): RGB (H, W, 3) to blend with.
 
         Returns:
             np.ndarray: (H, W, 3) uint8.
         """
         label = label.astype(np.int64)
-        known = (label >= 0) & (label < len(palette))
-        color = np.empty(label.shape + (3, ), dtype=np.uint8)
-        color[:] = self.ignore_color
-        color[known] = palette[label[known]]
-        if image is not None and self.alpha < 1:
-            color = (image * (1 - self.alpha) + color * self.alpha).astype(
-                np.uint8)
+        color = self._draw_sem_seg(
+            image, PixelData(data=label[None]), [''] * len(palette),
+            palette.tolist(), with_labels=False)
+        ignored = (label < 0) | (label >= len(palette))
+        if ignored.any() and self.ignore_color.any():
+            color[ignored] = (image[ignored] * (1 - self.alpha) +
+                              self.ignore_color * self.alpha).astype(np.uint8)
         return color
 
     def colorize_depth(self, depth: np.ndarray, vmin: float,
