@@ -21,7 +21,10 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
     those of ``nn.Conv2d``. The binary input is padded with ``pad_value``
     (+1 by default, the value ``sign`` gives a zero-padded latent input) so
     the convolution only ever sees ``{-1, +1}``; ``pad_value=0`` restores zero
-    padding. ``weight``/``bias`` keep their names, so FP state dicts load.
+    padding, what the PyTorch originals do (``docs/methods.md``). An input
+    quantizer with other levels (DoReFa's ``{0, 1}``) is padded with 0, the
+    value it gives a zero-padded latent input, whatever ``pad_value``.
+    ``weight``/``bias`` keep their names, so FP state dicts load.
     Works wherever mmcv builds convs:
     ``conv_cfg=dict(type='BinaryConv2d', binarizer='irnet')``.
 
@@ -35,8 +38,8 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
         input_quantizer, weight_quantizer, output_scale (dict | bool):
             Config replacing the binarizer's for that role; ``False`` drops
             the role. Defaults to None (the binarizer's).
-        pad_value (float): Value (-1, 0 or +1) padding the binarized input.
-            Defaults to 1.0.
+        pad_value (float): Value (-1, 0 or +1) padding a ``{-1, +1}``
+            binarized input. Defaults to 1.0.
     """
 
     def __init__(self,
@@ -105,12 +108,21 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
         layer.train(conv.training)
         return layer
 
+    @property
+    def effective_pad_value(self) -> float:
+        """The value that pads the binarized input: ``pad_value`` for a
+        ``{-1, +1}`` input, 0 for any other levels (DoReFa's ``{0, 1}``)."""
+        if self.input_levels not in (None, (-1.0, 1.0)):
+            return 0.0
+        return self.pad_value
+
     def _binary_conv(self, x: Tensor, weight: Tensor,
                      bias: Optional[Tensor]) -> Tensor:
         pad = self._reversed_padding_repeated_twice
-        if (self.input_quantizer is not None and self.pad_value != 0
+        value = self.effective_pad_value
+        if (self.input_quantizer is not None and value != 0
                 and self.padding_mode == 'zeros' and any(pad)):
-            x = F.pad(x, pad, value=self.pad_value)
+            x = F.pad(x, pad, value=value)
             return F.conv2d(x, weight, bias, self.stride, 0, self.dilation,
                             self.groups)
         return self._conv_forward(x, weight, bias)
@@ -123,5 +135,5 @@ class BinaryConv2d(BinaryLayerMixin, nn.Conv2d):
     def extra_repr(self) -> str:
         s = super().extra_repr() + self.binary_repr()
         if self.input_quantizer is not None:
-            s += f', pad_value={self.pad_value}'
+            s += f', pad_value={self.effective_pad_value}'
         return s

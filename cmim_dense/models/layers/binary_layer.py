@@ -14,7 +14,7 @@ role (e.g. ``weight_quantizer=False`` keeps FP weights). With no binarizer and
 no role the layer is exactly its FP parent (``nn.Conv2d`` / ``nn.Linear``).
 """
 import inspect
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -125,6 +125,14 @@ class BinaryLayerMixin:
             self.weight_quantizer is not None
 
     @property
+    def input_levels(self) -> Optional[Tuple[float, float]]:
+        """The two values of the binary input (``(-1, 1)`` for ``sign``,
+        ``(0, 1)`` for DoReFa), or None without an input quantizer."""
+        if self.input_quantizer is None:
+            return None
+        return tuple(getattr(self.input_quantizer, 'levels', (-1.0, 1.0)))
+
+    @property
     def is_quantized(self) -> bool:
         """Whether any role is present (False: exactly the FP layer)."""
         return any(getattr(self, role) is not None for role in ROLES)
@@ -146,6 +154,8 @@ class BinaryLayerMixin:
             op (callable): ``op(input, weight, bias)``, the FP operation.
         """
         x_q = x if self.input_quantizer is None else self.input_quantizer(x)
+        if getattr(self.output_scale, 'needs_weight_init', False):
+            self.output_scale.init_from_weight(getattr(self, 'weight'))
         weight = self.quantized_weight()
         bias = getattr(self, 'bias')
         if self.output_scale is None:
@@ -198,15 +208,25 @@ class BinaryLayerMixin:
         return True
 
     def clip_latent_weight(self) -> bool:
-        """Clip the latent weight in place if the quantizer asks (BNN).
+        """Prepare the latent weight in place if the quantizer asks.
+
+        XNOR-Net's released training (``latent_center``) first subtracts the
+        mean over the input channels (dim 1) of every other index; then BNN
+        and XNOR-Net (``latent_clip``) clamp to
+        ``[-latent_clip, latent_clip]``.
 
         Returns:
-            bool: Whether the weight was clipped.
+            bool: Whether the weight was changed.
         """
+        center = bool(getattr(self.weight_quantizer, 'latent_center', False))
         bound = getattr(self.weight_quantizer, 'latent_clip', None)
-        if bound is None:
+        if not center and bound is None:
             return False
-        getattr(self, 'weight').data.clamp_(-bound, bound)
+        weight = getattr(self, 'weight').data
+        if center and weight.dim() > 1:
+            weight.sub_(weight.mean(1, keepdim=True))
+        if bound is not None:
+            weight.clamp_(-bound, bound)
         return True
 
     def binary_repr(self) -> str:

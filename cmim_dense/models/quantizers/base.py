@@ -1,7 +1,9 @@
 """Shared pieces of every binarization operator.
 
-- :func:`sign`: the forward of every binarizer. Never returns 0
-  (``sign(0) = +1``); NaN stays NaN so that a non-finite input is visible
+- :func:`sign`: the forward of every binarizer. By default never returns 0
+  (``sign(0) = +1``, so a binary layer only ever sees two values; the
+  PyTorch originals use ``torch.sign``, ``sign(0) = 0``: ``zero=0.0``, see
+  ``docs/methods.md``); NaN stays NaN so that a non-finite input is visible
   downstream instead of silently becoming ``-1``.
 - :class:`SurrogateSign` / :func:`binarize`: ``sign`` in the forward pass and a
   surrogate derivative in the backward pass, given by a
@@ -20,14 +22,29 @@ import torch
 from torch import Tensor, nn
 
 
-def sign(x: Tensor) -> Tensor:
-    """Sign that never returns 0: ``+1`` for ``x >= 0``, ``-1`` for ``x < 0``.
+SIGN_ZEROS = (1.0, 0.0, -1.0)
 
+
+def check_sign_zero(zero: float) -> float:
+    """Validate the value ``sign`` gives an exact zero (``sign_zero``)."""
+    if zero not in SIGN_ZEROS:
+        raise ValueError(f'sign_zero must be one of {SIGN_ZEROS} (+1: our '
+                         'convention, 0: torch.sign as in the originals), '
+                         f'got {zero!r}')
+    return float(zero)
+
+
+def sign(x: Tensor, zero: float = 1.0) -> Tensor:
+    """``+1`` for ``x > 0``, ``-1`` for ``x < 0`` and ``zero`` for ``x == 0``.
+
+    The default ``zero=1`` never returns 0; ``zero=0`` is ``torch.sign``.
     NaN inputs give NaN outputs (documented behaviour: non-finite values are
     propagated, never turned into a valid binary value).
     """
     out = torch.sign(x)  # torch.sign(NaN) is 0, hence the isnan guard
-    return torch.where(x.isnan(), x, out.masked_fill_(out == 0, 1))
+    if zero != 0:
+        out = out.masked_fill_(out == 0, zero)
+    return torch.where(x.isnan(), x, out)
 
 
 class SurrogateSign(torch.autograd.Function):
@@ -39,15 +56,19 @@ class SurrogateSign(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, surrogate: nn.Module,
-                scale: Optional[Tensor], scale_grad: bool) -> Tensor:
+    def forward(ctx: Any,
+                x: Tensor,
+                surrogate: nn.Module,
+                scale: Optional[Tensor],
+                scale_grad: bool,
+                zero: float = 1.0) -> Tensor:
         ctx.surrogate = surrogate
         ctx.scale_grad = scale_grad and scale is not None
         if ctx.scale_grad:
             ctx.save_for_backward(x, scale)
         else:
             ctx.save_for_backward(x)
-        out = sign(x)
+        out = sign(x, zero)
         return out if scale is None else out * scale
 
     @staticmethod
@@ -57,13 +78,14 @@ class SurrogateSign(torch.autograd.Function):
         grad = grad_output * ctx.surrogate(saved[0])
         if ctx.scale_grad:
             grad = grad * saved[1]
-        return grad, None, None, None
+        return grad, None, None, None, None
 
 
 def binarize(x: Tensor,
              surrogate: nn.Module,
              scale: Optional[Tensor] = None,
-             scale_grad: bool = False) -> Tensor:
+             scale_grad: bool = False,
+             zero: float = 1.0) -> Tensor:
     """``scale * sign(x)`` with the surrogate derivative in the backward pass.
 
     Args:
@@ -73,13 +95,15 @@ def binarize(x: Tensor,
             applied in the forward pass. Defaults to None.
         scale_grad (bool): Multiply the gradient by ``scale`` too.
             Defaults to False.
+        zero (float): Value of ``sign(0)``. Defaults to 1.
 
     Returns:
-        Tensor: Values in ``{-scale, +scale}`` (``{-1, +1}`` without scale).
+        Tensor: Values in ``{-scale, +scale}`` (``{-1, +1}`` without scale;
+        ``0`` at exact zeros when ``zero=0``).
     """
     if scale is not None:
         scale = scale.detach()
-    return SurrogateSign.apply(x, surrogate, scale, scale_grad)
+    return SurrogateSign.apply(x, surrogate, scale, scale_grad, zero)
 
 
 def channel_view(param: Tensor, ndim: int, channel_dim: int = 1) -> Tensor:
@@ -100,6 +124,11 @@ def channel_view(param: Tensor, ndim: int, channel_dim: int = 1) -> Tensor:
 def per_out_channel(weight: Tensor, values: Tensor) -> Tensor:
     """Reshape one value per output channel to broadcast over ``weight``."""
     return values.view((-1, ) + (1, ) * (weight.dim() - 1))
+
+
+def tensor_mean_abs(weight: Tensor) -> Tensor:
+    """DoReFa's ``E = mean |W|`` over the whole tensor (a 0-dim tensor)."""
+    return weight.abs().mean()
 
 
 def out_channel_mean_abs(weight: Tensor) -> Tensor:
@@ -162,9 +191,16 @@ class ProgressDependent:
 class BaseQuantizer(nn.Module):
     """Base class of quantizers, output scales and surrogate gradients.
 
+    ``levels`` is the pair of values an activation quantizer produces
+    (``(-1, 1)`` for every ``sign``, ``(0, 1)`` for DoReFa's 1-bit
+    activation): binary layers, complexity counting and packed export ask it
+    instead of special-casing a method's name.
+
     A quantizer used inside a binary layer may take any of these layer
     arguments in its ``__init__``; the layer fills them in (and refuses a
     config value that disagrees with the layer): ``in_channels``,
     ``out_channels``, ``weight_shape``, ``channel_dim``, ``kernel_size``,
     ``stride``, ``dilation``, ``pad`` (``F.pad`` order).
     """
+
+    levels: Tuple[float, float] = (-1.0, 1.0)

@@ -7,14 +7,16 @@ and packed export rely on): ``conv(a, W) * s == conv(a * s, W)`` for a
 per-sample (or per-position) ``s``, and ``== conv(a, W * s)`` for a
 per-output-channel ``s``. Each module has ``forward(output, latent_input)``.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cmim_dense.registry import QUANTIZERS
-from .base import BaseQuantizer, channel_view
+from .base import BaseQuantizer, channel_view, out_channel_mean_abs
+
+SCALE_INITS = ('weight', 'uniform')
 
 
 class BaseOutputScale(BaseQuantizer):
@@ -85,24 +87,66 @@ class ChannelScale(BaseOutputScale):
 
     ``y_c = s_c * conv(sign x, Q_w)_c``.
 
+    ``init`` sets the start value: a number for every channel;
+    ``'uniform'``: ``U[0, 1)`` per channel (ReCU's code, ``torch.rand``);
+    ``'weight'``: ``mean |W_c|`` of the layer's latent weight (RBNN's code).
+    The weight is not final when the scale is built (``from_float`` swaps it
+    in, ``init_weights`` re-draws it), so ``'weight'`` is applied lazily:
+    the binary layer calls :meth:`init_from_weight` on its first forward
+    pass. Loading a state dict that holds ``scale`` cancels the pending
+    initialisation, so loaded values are never overwritten.
+
     Args:
         out_channels (int): Output channels (filled in by the layer).
-        init (float): Initial value of every ``s_c``. Defaults to 1.
+        init (float | str): Initial value, ``'uniform'`` or ``'weight'``.
+            Defaults to 1.
         channel_dim (int): Channel axis of the output (filled in by the
             layer). Defaults to 1.
     """
 
     def __init__(self,
                  out_channels: int,
-                 init: float = 1.0,
+                 init: Union[float, str] = 1.0,
                  channel_dim: int = 1) -> None:
         super().__init__()
+        if isinstance(init, str) and init not in SCALE_INITS:
+            raise ValueError(f'ChannelScale init must be a number or one of '
+                             f'{SCALE_INITS}, got {init!r}')
         self.channel_dim = channel_dim
-        self.scale = nn.Parameter(torch.full((out_channels, ), float(init)))
+        self.init = init
+        if init == 'uniform':
+            start = torch.rand(out_channels)
+        else:
+            start = torch.full((out_channels, ),
+                               1.0 if isinstance(init, str) else float(init))
+        self.scale = nn.Parameter(start)
+        self.needs_weight_init = init == 'weight'
+
+    @torch.no_grad()
+    def init_from_weight(self, weight: Tensor) -> None:
+        """Set ``s_c = mean |W_c|`` (once; see the class docstring)."""
+        values = out_channel_mean_abs(weight.detach()).flatten()
+        if values.numel() != self.scale.numel():
+            raise ValueError(f'ChannelScale has {self.scale.numel()} '
+                             f'channels, the weight {values.numel()}')
+        self.scale.copy_(values)
+        self.needs_weight_init = False
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        if prefix + 'scale' in state_dict:
+            self.needs_weight_init = False
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def forward(self, output: Tensor, latent_input: Tensor) -> Tensor:
         return output * channel_view(self.scale, output.dim(),
                                      self.channel_dim)
+
+    def extra_repr(self) -> str:
+        return f'init={self.init!r}'
 
 
 @QUANTIZERS.register_module()
@@ -111,13 +155,18 @@ class GammaScale(ChannelScale):
 
     ``o`` has one factor per output channel; with ``spatial_size=(H, W)``,
     ``h`` (one per output row) and ``w`` (one per output column) complete the
-    rank-1 factorisation and the layer's output must be ``H x W``. Without
-    ``spatial_size`` only ``o`` is used (any input size).
+    rank-1 factorisation learnt at that output size. At another output size
+    (whole-image inference at another resolution) ``h`` and ``w`` are
+    linearly interpolated to it (``align_corners=False``), so the same
+    relative positions keep their factors. Without ``spatial_size`` (the
+    default) only ``o`` is used: a per-channel factor that the following
+    batch norm absorbs, so the layer then trains like ``bnn``.
     ``y = Gamma * conv(sign x, sign W)``; all factors start at 1.
 
     Args:
         out_channels (int): Output channels (filled in by the layer).
-        spatial_size (tuple[int, int], optional): Output ``(H, W)``.
+        spatial_size (tuple[int, int], optional): Training output
+            ``(H, W)``.
         channel_dim (int): Channel axis of the output (filled in by the
             layer). Defaults to 1.
     """
@@ -133,21 +182,32 @@ class GammaScale(ChannelScale):
                 raise ValueError('GammaScale spatial factors need a conv '
                                  'layer (N, C, H, W outputs)')
             h, w = (int(s) for s in spatial_size)
+            if h <= 0 or w <= 0:
+                raise ValueError('GammaScale spatial_size must be positive, '
+                                 f'got {spatial_size}')
             self.spatial_size = (h, w)
             self.rows = nn.Parameter(torch.ones(h))
             self.cols = nn.Parameter(torch.ones(w))
+
+    @staticmethod
+    def _resize(factors: Tensor, size: int) -> Tensor:
+        if factors.numel() == size:
+            return factors
+        return F.interpolate(
+            factors.view(1, 1, -1), size=size, mode='linear',
+            align_corners=False).view(-1)
 
     def forward(self, output: Tensor, latent_input: Tensor) -> Tensor:
         output = super().forward(output, latent_input)
         if self.spatial_size is None:
             return output
-        if tuple(output.shape[-2:]) != self.spatial_size:
-            raise ValueError(
-                f'GammaScale was built for {self.spatial_size} outputs, got '
-                f'{tuple(output.shape[-2:])}; set spatial_size=None for '
-                'inputs of varying size')
-        h, w = self.spatial_size
-        return output * self.rows.view(1, 1, h, 1) * self.cols.view(1, 1, 1, w)
+        if output.dim() != 4:
+            raise ValueError('GammaScale spatial factors need N, C, H, W '
+                             f'outputs, got shape {tuple(output.shape)}')
+        h, w = output.shape[-2:]
+        rows = self._resize(self.rows, h).to(output.dtype)
+        cols = self._resize(self.cols, w).to(output.dtype)
+        return output * rows.view(1, 1, h, 1) * cols.view(1, 1, 1, w)
 
     def extra_repr(self) -> str:
         return f'spatial_size={self.spatial_size}'

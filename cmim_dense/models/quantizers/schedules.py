@@ -53,3 +53,14 @@ def fda_terms(progress: float, n_start: int = 9, n_end: int = 18) -> int:
         raise ValueError(f'need 0 <= n_start <= n_end, got n_start='
                          f'{n_start}, n_end={n_end}')
     return int(math.floor(n_start + progress * (n_end - n_start) + 1e-9))
+
+
+def fda_noise_alpha(progress: float, alpha_max: float = 0.1) -> float:
+    """FDA's weight of the noise-adaptation term: cosine decay to 0.
+
+    ``alpha = (alpha_max / 2) * (1 + cos(pi * p))``: ``alpha_max`` at the
+    start (0.1 in FDA's code, i.e. ``0.05 * (1 + cos(pi p))``), 0 at the end.
+    """
+    if alpha_max < 0:
+        raise ValueError(f'alpha_max must be >= 0, got {alpha_max}')
+    return 0.5 * alpha_max * (1 + math.cos(math.pi * progress))

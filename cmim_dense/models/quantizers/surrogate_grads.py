@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from cmim_dense.registry import QUANTIZERS
-from .base import BaseQuantizer, ProgressDependent
+from .base import BaseQuantizer, ProgressDependent, out_channel_mean_abs
 from .schedules import ede_t_k, fda_terms
 
 
@@ -108,17 +108,56 @@ class RBNNGrad(_TKScheduled):
     """RBNN's training-aware approximation of sign.
 
     ``d(x) = k * max(0, sqrt(2) * t - t ** 2 * |x|)`` with the same ``t, k``
-    schedule as IR-Net.
+    schedule as IR-Net. For activations (``activation=True``) RBNN's released
+    code uses its own constants, ``k = 1`` and ``t = max(t, 1)``, so the
+    window is never wider than ``|x| <= sqrt(2)``; the paper uses the
+    weights' ``t, k`` for both (``activation=False``).
 
     Args:
         t_min (float): ``T_min``. Defaults to 1e-2.
         t_max (float): ``T_max``. Defaults to 1e1.
+        activation (bool): Use the activation constants. Defaults to False.
     """
+
+    def __init__(self,
+                 t_min: float = 1e-2,
+                 t_max: float = 1e1,
+                 activation: bool = False) -> None:
+        super().__init__(t_min, t_max)
+        self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
         t = self.t.to(x.dtype)
-        return self.k.to(
-            x.dtype) * (math.sqrt(2) * t - t * t * x.abs()).clamp_(min=0)
+        k = self.k.to(x.dtype)
+        if self.activation:
+            t, k = t.clamp(min=1), torch.ones_like(k)
+        return k * (math.sqrt(2) * t - t * t * x.abs()).clamp_(min=0)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f', activation={self.activation}'
+
+
+@QUANTIZERS.register_module()
+class XNORWeightGrad(BaseSurrogateGrad):
+    """XNOR-Net's rescaled weight gradient (released ``util.lua``).
+
+    For a weight ``W`` (``C_out x C_in x ...``) with ``n`` elements per
+    output channel and ``alpha_o = mean |W_o|``:
+    ``d(W) = n * (1 - 1 / C_in) * (alpha_o * 1[|W| < 1] + 1 / n)``.
+    It multiplies the gradient of the binary weight ``alpha_o sign(W)``:
+    ``alpha_o`` and ``1 / n`` come from differentiating the scaled sign,
+    ``1 - 1 / C_in`` from the mean-centring over input channels and ``n`` is
+    the code's rescaling. Weights only (it reads the shape of ``x``).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() < 2:
+            raise ValueError('XNORWeightGrad needs a weight (C_out, C_in, '
+                             f'...), got shape {tuple(x.shape)}')
+        n = x[0].numel()
+        alpha = out_channel_mean_abs(x)
+        window = (x.abs() < 1).to(x.dtype)
+        return (alpha * window + 1.0 / n) * ((1 - 1 / x.shape[1]) * n)
 
 
 @QUANTIZERS.register_module()

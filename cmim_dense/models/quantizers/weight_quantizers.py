@@ -4,6 +4,7 @@ Every quantizer here is a :class:`~.activation_quantizers.SignQuantizer`
 (``sign`` forward, surrogate derivative backward) with a transform of the
 latent weight before ``sign`` and/or a detached per-output-channel scale
 after it. ``alpha_w`` is the mean absolute weight of an output channel.
+Per-method behaviour and its sources: ``docs/methods.md``.
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -14,8 +15,18 @@ from torch import Tensor, nn
 from cmim_dense.registry import QUANTIZERS
 from .activation_quantizers import SignQuantizer
 from .base import (ProgressDependent, binarize, out_channel_mean_abs, sign,
-                   standardize_out_channels)
+                   standardize_out_channels, tensor_mean_abs)
 from .schedules import recu_tau
+
+SCALE_GRANULARITIES = ('channel', 'tensor')
+
+
+def check_latent_clip(latent_clip: Optional[float]) -> Optional[float]:
+    """Validate a latent-weight clip bound (positive or None)."""
+    if latent_clip is not None and latent_clip <= 0:
+        raise ValueError(f'latent_clip must be positive or None, got '
+                         f'{latent_clip}')
+    return latent_clip
 
 
 @QUANTIZERS.register_module()
@@ -30,42 +41,116 @@ class SteSignWeight(SignQuantizer):
             :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`). None
             disables it. Defaults to None.
         grad (dict, optional): Surrogate derivative. Defaults to ``ClipSTE``.
+        sign_zero (float): ``sign(0)``. Defaults to 1.
     """
 
     def __init__(self,
                  latent_clip: Optional[float] = None,
-                 grad: Optional[dict] = None) -> None:
-        super().__init__(grad)
-        if latent_clip is not None and latent_clip <= 0:
-            raise ValueError(f'latent_clip must be positive or None, got '
-                             f'{latent_clip}')
-        self.latent_clip = latent_clip
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(grad, sign_zero)
+        self.latent_clip = check_latent_clip(latent_clip)
 
 
 @QUANTIZERS.register_module()
 class ScaledSignWeight(SignQuantizer):
     """XNOR / DoReFa / Bi-Real / ReActNet / FDA weight: ``alpha_w sign(W)``.
 
-    ``alpha_w = mean |W|`` per output channel, detached.
+    ``alpha_w = mean |W|`` per output channel (``granularity='channel'``) or
+    over the whole tensor (``'tensor'``, DoReFa's ``E``), detached.
     Backward: ``dL/dW = dL/dQ * grad(W)``, times ``alpha_w`` when
-    ``scale_grad`` (Bi-Real's magnitude-aware gradient).
+    ``scale_grad`` (Bi-Real's magnitude-aware gradient of the paper; FDA's
+    code, whose scaled sign is differentiated by autograd).
+
+    XNOR-Net's released training also mean-centres the latent weights over
+    the input channels and clamps them to ``[-1, 1]`` before every forward
+    pass (``latent_center=True, latent_clip=1``); the binary layer applies
+    it (:meth:`~cmim_dense.models.layers.BinaryLayerMixin.clip_latent_weight`,
+    driven by :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`).
 
     Args:
         scale_grad (bool): Scale the gradient by ``alpha_w``.
             Defaults to False.
+        granularity (str): ``'channel'`` or ``'tensor'``.
+            Defaults to ``'channel'``.
+        latent_clip (float, optional): Clamp bound of the latent weights.
+            Defaults to None (no clamp).
+        latent_center (bool): Mean-centre the latent weights over the input
+            channels (before the clamp). Defaults to False.
         grad (dict, optional): Surrogate derivative. Defaults to ``ClipSTE``
-            (FDA uses ``FourierGrad``).
+            (FDA uses ``FourierGrad``, DoReFa ``IdentitySTE``).
+        sign_zero (float): ``sign(0)``. Defaults to 1.
     """
 
     def __init__(self,
                  scale_grad: bool = False,
-                 grad: Optional[dict] = None) -> None:
-        super().__init__(grad)
+                 granularity: str = 'channel',
+                 latent_clip: Optional[float] = None,
+                 latent_center: bool = False,
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(grad, sign_zero)
+        if granularity not in SCALE_GRANULARITIES:
+            raise ValueError(f'granularity must be one of '
+                             f'{SCALE_GRANULARITIES}, got {granularity!r}')
         self.scale_grad = scale_grad
+        self.granularity = granularity
+        self.latent_clip = check_latent_clip(latent_clip)
+        self.latent_center = latent_center
+
+    def weight_scale(self, weight: Tensor) -> Tensor:
+        """``alpha_w`` (per output channel) or ``E`` (per tensor)."""
+        if self.granularity == 'tensor':
+            return tensor_mean_abs(weight)
+        return out_channel_mean_abs(weight)
 
     def forward(self, weight: Tensor) -> Tensor:
-        return binarize(weight, self.grad, out_channel_mean_abs(weight),
-                        self.scale_grad)
+        return binarize(weight, self.grad, self.weight_scale(weight),
+                        self.scale_grad, self.sign_zero)
+
+
+@QUANTIZERS.register_module()
+class FDAWeight(ScaledSignWeight):
+    """FDA's weight: ``alpha_w (sign(W) + alpha * e(W))``.
+
+    ``e`` is the noise-adaptation residual
+    (:class:`~.noise_adaptation.NoiseAdaptation`, training only, applied
+    when ``noise`` is given). As in the released code the whole binary
+    weight is multiplied by the detached ``alpha_w`` under autograd, so the
+    weight gradient includes ``alpha_w`` (``scale_grad=True``).
+    Backward: ``dL/dW = dL/dQ * alpha_w * (fourier(W) + alpha * de/dW)``.
+
+    Args:
+        weight_shape (Sequence[int]): The layer's weight shape (filled in).
+        noise (dict, optional): Noise-adaptation config (``features`` and
+            ``mode`` are filled in). Defaults to None.
+        scale_grad (bool): Defaults to True.
+        grad (dict, optional): Defaults to ``FourierGrad``.
+        sign_zero (float): ``sign(0)``. Defaults to 1.
+    """
+
+    default_grad = 'FourierGrad'
+
+    def __init__(self,
+                 weight_shape: Sequence[int],
+                 noise: Optional[dict] = None,
+                 scale_grad: bool = True,
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(scale_grad, grad=grad, sign_zero=sign_zero)
+        self.noise = None
+        if noise is not None:
+            self.noise = QUANTIZERS.build(
+                dict(
+                    noise,
+                    features=int(math.prod(weight_shape[1:])),
+                    mode='weight'))
+
+    def forward(self, weight: Tensor) -> Tensor:
+        out = super().forward(weight)
+        if self.noise is None:
+            return out
+        return out + self.weight_scale(weight).detach() * self.noise(weight)
 
 
 @QUANTIZERS.register_module()
@@ -83,15 +168,23 @@ class LibraPBWeight(ScaledSignWeight):
         scale_grad (bool): Include the scale in the gradient.
             Defaults to False.
         grad (dict, optional): Surrogate derivative. Defaults to ``EDEGrad``.
+        sign_zero (float): ``sign(0)``. Defaults to 1.
     """
 
     default_grad = 'EDEGrad'
+
+    def __init__(self,
+                 scale_grad: bool = False,
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(scale_grad, grad=grad, sign_zero=sign_zero)
 
     def forward(self, weight: Tensor) -> Tensor:
         w_std = standardize_out_channels(weight)
         scale = torch.pow(
             2, torch.round(torch.log2(out_channel_mean_abs(w_std.detach()))))
-        return binarize(w_std, self.grad, scale, self.scale_grad)
+        return binarize(w_std, self.grad, scale, self.scale_grad,
+                        self.sign_zero)
 
 
 def balanced_factors(n: int) -> Tuple[int, int]:
@@ -100,6 +193,18 @@ def balanced_factors(n: int) -> Tuple[int, int]:
     while n % a:
         a -= 1
     return a, n // a
+
+
+def random_orthogonal(n: int) -> Tensor:
+    """A Haar-random ``n x n`` orthogonal matrix (from ``torch``'s RNG).
+
+    QR of a standard normal matrix with the signs of ``R``'s diagonal moved
+    into ``Q`` (the distribution of ``scipy.stats.ortho_group``).
+    """
+    q, r = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64))
+    d = torch.sign(torch.diagonal(r))
+    d[d == 0] = 1
+    return (q * d).float()
 
 
 @QUANTIZERS.register_module()
@@ -112,19 +217,32 @@ class RBNNWeight(SignQuantizer):
     (``b x b``) shared by all channels. The adjustable rotation
     ``w3 = w1 + |sin(theta_i)| * (w2 - w1)`` (``w1`` the standardised weight,
     ``theta_i`` learnable) is binarized: ``Q = sign(w3)``.
+    In RBNN's released code the rotated weight enters the mix detached
+    (``detach_rotation=True``): the latent weight receives only the
+    ``1 - |sin(theta)|`` share of the gradient; the paper's form
+    back-propagates through the rotation too (``detach_rotation=False``).
     Backward: RBNN's derivative ``k * max(0, sqrt(2) t - t ** 2 |w3|)`` at
-    ``w3``, then through the rotation, ``theta`` and the standardisation.
+    ``w3``, then through the mix, ``theta`` and the standardisation.
     ``R1, R2`` are buffers updated by :meth:`update_rotation` (alternating
     SVD steps minimising ``sum_i ||sign(R1^T X_i R2) - R1^T X_i R2||^2``),
-    called every few epochs by the schedule hook. A learnable per-channel
-    output scale (``ChannelScale``) completes the method.
+    called every few epochs by the schedule hook. Initialisation as the
+    code: random orthogonal ``R1, R2`` (``init_rotation='random'``;
+    ``'identity'`` is available) and ``theta = pi / 2``. A learnable
+    per-channel output scale (``ChannelScale``, initialised to
+    ``mean |W|`` per channel) completes the method.
 
     Args:
         weight_shape (Sequence[int]): Shape of the layer's weight (filled in
             by the layer).
         factors (tuple[int, int], optional): ``(a, b)``; must multiply to the
             fan-in. Defaults to the most balanced factorisation.
+        detach_rotation (bool): Detach ``R1^T X R2`` in the mix.
+            Defaults to True.
+        init_rotation (str): ``'random'`` or ``'identity'``.
+            Defaults to ``'random'``.
+        theta_init (float): Initial ``theta``. Defaults to ``pi / 2``.
         grad (dict, optional): Surrogate derivative. Defaults to ``RBNNGrad``.
+        sign_zero (float): ``sign(0)``. Defaults to 1.
     """
 
     default_grad = 'RBNNGrad'
@@ -132,8 +250,12 @@ class RBNNWeight(SignQuantizer):
     def __init__(self,
                  weight_shape: Sequence[int],
                  factors: Optional[Tuple[int, int]] = None,
-                 grad: Optional[dict] = None) -> None:
-        super().__init__(grad)
+                 detach_rotation: bool = True,
+                 init_rotation: str = 'random',
+                 theta_init: float = math.pi / 2,
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(grad, sign_zero)
         out_channels = int(weight_shape[0])
         fan_in = int(math.prod(weight_shape[1:]))
         a, b = balanced_factors(fan_in) if factors is None else factors
@@ -141,11 +263,16 @@ class RBNNWeight(SignQuantizer):
             raise ValueError(
                 f'RBNNWeight: factors {(a, b)} do not multiply to the fan-in '
                 f'{fan_in} of a weight of shape {tuple(weight_shape)}')
+        if init_rotation not in ('random', 'identity'):
+            raise ValueError("RBNNWeight: init_rotation must be 'random' or "
+                             f"'identity', got {init_rotation!r}")
         self.weight_shape = tuple(int(s) for s in weight_shape)
         self.factors = (a, b)
-        self.register_buffer('rotation_left', torch.eye(a))
-        self.register_buffer('rotation_right', torch.eye(b))
-        self.theta = nn.Parameter(torch.rand(out_channels) * math.pi / 2)
+        self.detach_rotation = detach_rotation
+        make = random_orthogonal if init_rotation == 'random' else torch.eye
+        self.register_buffer('rotation_left', make(a))
+        self.register_buffer('rotation_right', make(b))
+        self.theta = nn.Parameter(torch.full((out_channels, ), theta_init))
 
     def _as_matrices(self, weight: Tensor) -> Tensor:
         if tuple(weight.shape) != self.weight_shape:
@@ -162,9 +289,11 @@ class RBNNWeight(SignQuantizer):
     def forward(self, weight: Tensor) -> Tensor:
         w1 = self._as_matrices(weight)
         w2 = self.rotate(w1)
+        if self.detach_rotation:
+            w2 = w2.detach()
         gate = torch.sin(self.theta).abs().to(w1.dtype).view(-1, 1, 1)
         w3 = w1 + gate * (w2 - w1)
-        return binarize(w3.view_as(weight), self.grad)
+        return binarize(w3.view_as(weight), self.grad, zero=self.sign_zero)
 
     def rotation_error(self, weight: Tensor) -> Tensor:
         """``sum_i ||sign(R1^T X_i R2) - R1^T X_i R2||_F^2`` (no gradient)."""
@@ -198,14 +327,19 @@ class RBNNWeight(SignQuantizer):
         self.rotation_right.copy_(right)
 
     def extra_repr(self) -> str:
-        return f'weight_shape={self.weight_shape}, factors={self.factors}'
+        return (f'weight_shape={self.weight_shape}, factors={self.factors}, '
+                f'detach_rotation={self.detach_rotation}')
 
 
 @QUANTIZERS.register_module()
 class ReCUWeight(ProgressDependent, SignQuantizer):
     """ReCU's rectified clamp unit on standardised weights.
 
-    ``W~ = (W - mean_o W) / std_o(W)`` per output channel, clamped to
+    ``W~ = gain * (W - mean_o W) / sqrt(var_o(W) + eps)`` per output channel
+    (unbiased variance; ReCU's released code divides by
+    ``sqrt(var + 1e-5) / (2 sqrt 2)``, i.e. ``gain = 2 sqrt 2``; the paper's
+    plain standardisation is ``gain=1``; the signs are the same, the
+    gradient reaching ``W`` is ``gain`` times larger), clamped to
     ``[-Q_tau, Q_tau]`` with ``Q_tau = -mean(|W~|) * ln(2 - 2 tau)`` (over the
     whole tensor, detached), then ``Q = sign(clamp(W~))``. Backward: identity
     STE through ``sign``, zero outside the clamp window, then through the
@@ -216,8 +350,12 @@ class ReCUWeight(ProgressDependent, SignQuantizer):
     Args:
         tau_min (float): ``tau`` at the start. Defaults to 0.85.
         tau_max (float): ``tau`` at the end. Defaults to 0.99.
+        gain (float): Factor of the standardised weight.
+            Defaults to ``2 sqrt 2`` (the code).
+        eps (float): Added to the variance. Defaults to 1e-5 (the code).
         grad (dict, optional): Surrogate derivative. Defaults to
             ``IdentitySTE``.
+        sign_zero (float): ``sign(0)``. Defaults to 1.
     """
 
     default_grad = 'IdentitySTE'
@@ -226,8 +364,14 @@ class ReCUWeight(ProgressDependent, SignQuantizer):
     def __init__(self,
                  tau_min: float = 0.85,
                  tau_max: float = 0.99,
-                 grad: Optional[dict] = None) -> None:
-        super().__init__(grad)
+                 gain: float = 2 * math.sqrt(2),
+                 eps: float = 1e-5,
+                 grad: Optional[dict] = None,
+                 sign_zero: float = 1.0) -> None:
+        super().__init__(grad, sign_zero)
+        if gain <= 0:
+            raise ValueError(f'ReCUWeight: gain must be positive, got {gain}')
+        self.gain, self.eps = gain, eps
         self.tau_min, self.tau_max = tau_min, tau_max
         self.register_buffer('tau',
                              torch.tensor(recu_tau(0.0, tau_min, tau_max)))
@@ -242,16 +386,25 @@ class ReCUWeight(ProgressDependent, SignQuantizer):
         tau = self.tau.to(w_std.dtype)
         return (-w_std.detach().abs().mean() * torch.log(2 - 2 * tau))
 
+    def standardize(self, weight: Tensor) -> Tensor:
+        """``gain * (W - mean_o W) / sqrt(var_o W + eps)`` (not detached)."""
+        dims = tuple(range(1, weight.dim()))
+        centered = weight - weight.mean(dims, keepdim=True)
+        return self.gain * centered / torch.sqrt(
+            centered.var(dims, keepdim=True) + self.eps)
+
     def forward(self, weight: Tensor) -> Tensor:
-        w_std = standardize_out_channels(weight)
+        w_std = self.standardize(weight)
         bound = self.clamp_bound(w_std)
-        return binarize(torch.clamp(w_std, -bound, bound), self.grad)
+        return binarize(
+            torch.clamp(w_std, -bound, bound), self.grad, zero=self.sign_zero)
 
     def extra_repr(self) -> str:
-        return f'tau_min={self.tau_min}, tau_max={self.tau_max}'
+        return (f'tau_min={self.tau_min}, tau_max={self.tau_max}, '
+                f'gain={self.gain:.4g}')
 
 
 __all__ = [
-    'SteSignWeight', 'ScaledSignWeight', 'LibraPBWeight', 'RBNNWeight',
-    'ReCUWeight', 'balanced_factors'
+    'SteSignWeight', 'ScaledSignWeight', 'FDAWeight', 'LibraPBWeight',
+    'RBNNWeight', 'ReCUWeight', 'balanced_factors', 'random_orthogonal'
 ]
