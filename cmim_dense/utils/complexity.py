@@ -14,7 +14,9 @@ ReActNet):
   ``in_features * out_features`` per row (per vector of its input).
 - The MACs of a layer that binarizes both its input and its weight
   (``layer.is_binary``: ``input_quantizer`` and ``weight_quantizer``
-  present) are binary operations, **BOPs**; every other layer's MACs are
+  present, whatever the input's ``levels``: DoReFa's ``{0, 1}`` activations
+  times ``+-E`` weights are AND-popcounts, as cheap as XNOR-popcounts) are
+  binary operations, **BOPs**; every other layer's MACs are
   **FLOPs** -- including a layer with binary weights but FP activations
   (``weight_quantizer`` only; kind ``'binary-weight'``) and one with binary
   activations but FP weights. A layer whose weight was frozen to its binary

@@ -20,8 +20,11 @@ class BinarizerScheduleHook(Hook):
     ``set_progress(p)`` with ``p = epoch / max_epochs`` (epoch-based loops,
     updated before each epoch, as the papers do) or ``p = iter / max_iters``
     (iteration-based loops, before each iteration). RBNN rotations are
-    updated every ``rotation_interval`` epochs/iterations, and BNN latent
-    weights are clipped after every iteration. All state lives in the model's
+    updated every ``rotation_interval`` epochs/iterations, and latent
+    weights are prepared (BNN/XNOR-Net clamp, XNOR-Net mean-centring, see
+    :meth:`~cmim_dense.models.layers.BinaryLayerMixin.clip_latent_weight`)
+    before training and after every iteration, i.e. before every forward
+    pass as XNOR-Net's released training does. All state lives in the model's
     buffers, so it is saved in checkpoints, restored on resume (and then
     recomputed from the resumed progress, which gives the same values) and
     identical on every DDP rank. The hook only changes state; it never
@@ -77,6 +80,13 @@ class BinarizerScheduleHook(Hook):
         runner.logger.info(f'BinarizerScheduleHook: {n_binary} binary layers, '
                            f'{n_scheduled} scheduled quantizers, progress by '
                            f'{"epoch" if self.by_epoch else "iteration"}')
+        self.prepare_latent_weights(model)
+
+    def prepare_latent_weights(self, model: nn.Module) -> None:
+        """Clamp / mean-centre every binary layer's latent weight in place
+        where its weight quantizer asks for it."""
+        for layer in self.binary_layers(model):
+            layer.clip_latent_weight()
 
     def set_progress(self, model: nn.Module, progress: float) -> None:
         """Send ``progress`` (clipped to [0, 1]) to every scheduled module."""
@@ -107,5 +117,4 @@ class BinarizerScheduleHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        for layer in self.binary_layers(self._model(runner)):
-            layer.clip_latent_weight()
+        self.prepare_latent_weights(self._model(runner))

@@ -11,8 +11,12 @@ output scales) is unchanged.
 
 State-dict entries of a packed layer ``L``: ``L.weight_packed`` (uint8),
 ``L.weight_scale`` (float32, ``C_out``), ``L.weight_shape`` (int64). The
-checkpoint's ``meta['binary_packing']`` lists the packed layers and the
-format version; ``meta['cfg']`` keeps the training config so the model can
+checkpoint's ``meta['binary_packing']`` lists the packed layers, the format
+version and ``input_levels``: for every packed layer that binarizes its
+input, the two values of that input (``(-1, 1)`` for ``sign``, ``(0, 1)``
+for DoReFa's activation), so a runtime never treats a ``{0, 1}`` input as
+``{-1, +1}`` (the activations themselves are computed at run time by the
+kept input quantizer; only weights are packed); ``meta['cfg']`` keeps the training config so the model can
 be rebuilt.
 
 :func:`load_packed_checkpoint` rebuilds the binary weights and freezes those
@@ -185,6 +189,18 @@ def load_packed_checkpoint(model: nn.Module,
     return meta
 
 
+def input_levels(model: nn.Module,
+                 layers: List[str]) -> Dict[str, List[float]]:
+    """``{layer: [low, high]}`` of the binary input of each named layer
+    that has an input quantizer (see the module docstring)."""
+    levels = {}
+    for name in layers:
+        layer_levels = model.get_submodule(name).input_levels
+        if layer_levels is not None:
+            levels[name] = [float(v) for v in layer_levels]
+    return levels
+
+
 def save_atomic(obj: dict, path: str) -> None:
     """``torch.save`` that never leaves a half-written file."""
     atomic_torch_save(obj, path)
@@ -212,7 +228,10 @@ def pack_checkpoint(model: nn.Module,
     """
     state, layers = pack_state_dict(model)
     meta = dict(meta or {})
-    meta[PACKING_KEY] = dict(version=PACKING_VERSION, layers=layers)
+    meta[PACKING_KEY] = dict(
+        version=PACKING_VERSION,
+        layers=layers,
+        input_levels=input_levels(model, layers))
     save_atomic(dict(meta=meta, state_dict=state), out_file)
     return dict(
         fp32_bytes=state_dict_bytes(model.state_dict()),

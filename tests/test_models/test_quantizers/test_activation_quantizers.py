@@ -1,7 +1,9 @@
 """Activation quantizers: forward values and input gradients.
 
-Gradients are compared with (a) derivatives written out from REFERENCE.md
-section 2 and (b) references built with plain autograd and the detach trick
+Gradients are compared with (a) derivatives written out from the papers and
+the authors' released code (Bi-Real, IR-Net, RBNN, ReCU, FDA; see
+``docs/methods.md``) and (b) references built with plain autograd and the
+detach trick
 ``y = sign(z).detach() + (F(z) - F(z).detach())``, where ``F`` is an
 antiderivative of the surrogate derivative written out here.
 """
@@ -36,7 +38,7 @@ def detach_trick(z, antiderivative):
     return sign_ref(z).detach() + (f - f.detach())
 
 
-# antiderivatives F (F' = surrogate derivative), written from REFERENCE
+# antiderivatives F (F' = surrogate derivative), written from the papers
 
 
 def f_clip(z):
@@ -54,8 +56,13 @@ def f_ede(p):
     return lambda z: k * torch.tanh(t * z)
 
 
-def f_rbnn(p):
-    t, k = t_k(p)
+def rbnn_act_t_k(p):
+    """RBNN's released code, activations: k = 1, t = max(t, 1)."""
+    return max(t_k(p)[0], 1.0), 1.0
+
+
+def f_rbnn(p, act=False):
+    t, k = rbnn_act_t_k(p) if act else t_k(p)
     r = math.sqrt(2) / t
 
     def f(z):
@@ -93,8 +100,8 @@ def d_ede(p):
     return lambda x: k * t * (1 - torch.tanh(t * x)**2)
 
 
-def d_rbnn(p):
-    t, k = t_k(p)
+def d_rbnn(p, act=False):
+    t, k = rbnn_act_t_k(p) if act else t_k(p)
     return lambda x: k * torch.clamp(math.sqrt(2) * t - t * t * x.abs(), min=0)
 
 
@@ -107,11 +114,17 @@ def d_fourier(n, omega=0.1):
     return d
 
 
-def make(cls, p=None):
-    q = cls().double()
+def make(cls, p=None, **kwargs):
+    q = cls(**kwargs).double()
     if p is not None:
         q.grad.set_progress(p)
     return q
+
+
+# RBNN without the per-sample standardisation (tested in
+# test_released_code.py): the sign and its two backward forms
+RBNN_PAPER = dict(standardize=False, grad=dict(type='RBNNGrad'))
+RBNN_CODE = dict(standardize=False)
 
 
 # (name, factory(p), d, F) for sign-only quantizers at several progresses
@@ -124,8 +137,10 @@ for _p in (0.0, 0.5, 1.0):
     CASES += [
         (f'EDESign-p{_p}', lambda p=_p: make(EDESign, p), d_ede(_p),
          f_ede(_p)),
-        (f'RBNNSign-p{_p}', lambda p=_p: make(RBNNSign, p), d_rbnn(_p),
-         f_rbnn(_p)),
+        (f'RBNNSign-paper-p{_p}',
+         lambda p=_p: make(RBNNSign, p, **RBNN_PAPER), d_rbnn(_p), f_rbnn(_p)),
+        (f'RBNNSign-code-p{_p}', lambda p=_p: make(RBNNSign, p, **RBNN_CODE),
+         d_rbnn(_p, True), f_rbnn(_p, True)),
         (f'FourierSign-p{_p}', lambda p=_p: make(FourierSign, p),
          d_fourier(math.floor(9 + 9 * _p)), f_fourier(math.floor(9 + 9 * _p))),
     ]
@@ -176,14 +191,25 @@ def test_hand_values_ste_sign():
     assert grad.tolist() == [0, 2, 2, 2, 2, 0]
 
 
-@pytest.mark.parametrize(
-    'cls', [SteSign, ApproxSign, EDESign, RBNNSign, FourierSign, ReCUSign])
-def test_forward_never_zero_nan_propagates(cls):
-    q = cls().eval()  # ReCUSign in training: see the test below
+SIGN_ONLY = [(SteSign, {}), (ApproxSign, {}), (EDESign, {}),
+             (RBNNSign, RBNN_CODE), (FourierSign, {}), (ReCUSign, {})]
+
+
+@pytest.mark.parametrize('cls,kwargs', SIGN_ONLY)
+def test_forward_never_zero_nan_propagates(cls, kwargs):
+    q = cls(**kwargs).eval()  # ReCUSign in training: see the test below
     x = torch.tensor([[0.0, -0.0, 1e-6, -1e-6, float('nan'), 5.0]])
     y = q(x)
     assert y[0, :4].tolist() == [1, 1, 1, -1] and y[0, 5].item() == 1
     assert torch.isnan(y[0, 4])
+    # the originals' convention, one switch away: torch.sign(0) = 0
+    y0 = cls(sign_zero=0.0, **kwargs).eval()(x)
+    assert y0[0, :4].tolist() == [0, 0, 1, -1] and torch.isnan(y0[0, 4])
+
+
+def test_sign_zero_is_validated():
+    with pytest.raises(ValueError, match='sign_zero'):
+        SteSign(sign_zero=0.5)
 
 
 @pytest.mark.parametrize('cls,grad_cls', [(SteSign, ClipSTE),

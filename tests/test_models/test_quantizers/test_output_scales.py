@@ -195,14 +195,32 @@ def test_gamma_spatial_hand_values_and_grads():
                                torch.einsum('ncij,c,i->j', g * o_d, o, h))
 
 
-def test_gamma_size_mismatch():
-    q = GammaScale(2, spatial_size=(4, 4))
-    with pytest.raises(ValueError, match=r'\(4, 4\)'):
-        q(torch.ones(1, 2, 4, 5), None)
-    with pytest.raises(ValueError):
-        q(torch.ones(1, 2, 2, 2), None)
+def test_gamma_follows_the_feature_size():
+    """At another output size the row / column factors are resized by 1-D
+    linear interpolation (align_corners=False): whole-image inference at
+    another resolution works. Hand values: rows [0.5, 3] sampled at source
+    positions (i + 0.5) * 2 / 4 - 0.5 = [-0.25, 0.25, 0.75, 1.25], clamped
+    to [0, 1] -> [0.5, 1.125, 2.375, 3]."""
+    q = GammaScale(1, spatial_size=(2, 3)).double()
+    with torch.no_grad():
+        q.rows.copy_(torch.tensor([0.5, 3.0], dtype=DT))
+        q.cols.copy_(torch.tensor([1.0, 2.0, -1.0], dtype=DT))
+    y = q(torch.ones(1, 1, 4, 3, dtype=DT), None)
+    rows = torch.tensor([0.5, 1.125, 2.375, 3.0], dtype=DT)
+    cols = torch.tensor([1.0, 2.0, -1.0], dtype=DT)
+    torch.testing.assert_close(y[0, 0], rows[:, None] * cols[None, :])
+    # one output column: the centre of the three, cols[1]
+    y = q(torch.ones(1, 1, 2, 1, dtype=DT), None)
+    torch.testing.assert_close(y[0, 0, :, 0], 2.0 * torch.tensor([0.5, 3.0],
+                                                               dtype=DT))
+    # the training size uses the factors unchanged, and gradients reach them
+    out = torch.ones(1, 1, 5, 7, dtype=DT)
+    q(out, None).sum().backward()
+    assert q.rows.grad.abs().sum() > 0 and q.cols.grad.abs().sum() > 0
     with pytest.raises(ValueError):
         GammaScale(2, spatial_size=(4, 4), channel_dim=-1)
+    with pytest.raises(ValueError, match='positive'):
+        GammaScale(2, spatial_size=(0, 4))
 
 
 def test_gamma_linear_channel_only():
@@ -236,6 +254,34 @@ def test_channel_scale_init_and_forward():
     torch.testing.assert_close(q.scale.grad,
                                (g * out.detach()).sum(dim=(0, 2, 3)))
     assert latent.grad is None
+
+
+def test_channel_scale_uniform_init():
+    """ReCU's code: torch.rand, U[0, 1) per channel."""
+    torch.manual_seed(3)
+    q = ChannelScale(1000, init='uniform')
+    values = q.scale.detach()
+    assert values.min() >= 0 and values.max() < 1
+    assert 0.45 < values.mean().item() < 0.55
+    assert values.unique().numel() == 1000
+    with pytest.raises(ValueError, match='init'):
+        ChannelScale(2, init='normal')
+
+
+def test_channel_scale_weight_init_is_lazy_and_loading_cancels_it():
+    """RBNN's code: s_c = mean |W_c|, taken when the weight is final."""
+    q = ChannelScale(2, init='weight').double()
+    assert q.needs_weight_init
+    w = torch.tensor([[1.0, -3.0], [0.5, 0.25]], dtype=DT)
+    q.init_from_weight(w)
+    torch.testing.assert_close(q.scale.detach(),
+                               torch.tensor([2.0, 0.375], dtype=DT))
+    assert not q.needs_weight_init
+    fresh = ChannelScale(2, init='weight').double()
+    fresh.load_state_dict(dict(scale=torch.tensor([7.0, 8.0], dtype=DT)))
+    assert not fresh.needs_weight_init
+    with pytest.raises(ValueError, match='channels'):
+        ChannelScale(3, init='weight').init_from_weight(w)
 
 
 def test_channel_scale_linear():

@@ -1,6 +1,7 @@
 """Weight quantizers: forward values and weight gradients, against hand values
 and references built here with autograd and the detach trick
-``y = s * sign(z).detach() + (F(z) - F(z).detach())`` (REFERENCE.md s. 2)."""
+``y = s * sign(z).detach() + (F(z) - F(z).detach())``, written from the
+papers (the released-code forms are checked in test_released_code.py)."""
 import math
 
 import pytest
@@ -273,13 +274,23 @@ def test_balanced_factors():
 
 
 def test_rbnn_construction():
+    """RBNN's released init: random orthogonal R1, R2, theta = pi / 2."""
     q = RBNNWeight((4, 2, 3, 3))
     assert q.factors == (3, 6)
-    assert torch.equal(q.rotation_left, torch.eye(3))
-    assert torch.equal(q.rotation_right, torch.eye(6))
+    for r, n in ((q.rotation_left, 3), (q.rotation_right, 6)):
+        torch.testing.assert_close(r @ r.t(), torch.eye(n), atol=1e-6,
+                                   rtol=0)
+        assert not torch.allclose(r, torch.eye(n))  # not the identity
+    other = RBNNWeight((4, 2, 3, 3))
+    assert not torch.equal(q.rotation_left, other.rotation_left)  # random
     assert q.theta.shape == (4, )
-    assert ((q.theta >= 0) & (q.theta <= math.pi / 2)).all()
+    assert torch.equal(q.theta.detach(), torch.full((4, ), math.pi / 2))
+    assert q.detach_rotation is True
     assert isinstance(q.grad, RBNNGrad)
+    identity = RBNNWeight((4, 2, 3, 3), init_rotation='identity')
+    assert torch.equal(identity.rotation_left, torch.eye(3))
+    with pytest.raises(ValueError, match='init_rotation'):
+        RBNNWeight((4, 2, 3, 3), init_rotation='eye')
     assert RBNNWeight((5, 7)).factors == (1, 7)
     assert RBNNWeight((4, 2, 3, 3), factors=(2, 9)).factors == (2, 9)
 
@@ -303,8 +314,9 @@ def rbnn_w3(q, w):
 
 @pytest.mark.parametrize('p', [0.0, 0.5, 1.0])
 def test_rbnn_forward_and_grad_match_reference(p):
+    """The paper's form: the gradient also flows through the rotation."""
     shape = (4, 2, 3, 3)
-    q = RBNNWeight(shape).double()
+    q = RBNNWeight(shape, detach_rotation=False).double()
     with torch.no_grad():
         q.rotation_left.copy_(random_orthogonal(3, 10))
         q.rotation_right.copy_(random_orthogonal(6, 11))
@@ -339,7 +351,7 @@ def test_rbnn_forward_and_grad_match_reference(p):
 def test_rbnn_gate_limits():
     """theta = 0: w3 = standardised W; theta = pi/2: w3 = R1^T X R2."""
     shape = (2, 1, 2, 2)
-    q = RBNNWeight(shape).double()
+    q = RBNNWeight(shape, init_rotation='identity').double()
     r1 = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=DT)  # a swap
     with torch.no_grad():
         q.rotation_left.copy_(r1)
@@ -428,7 +440,9 @@ MEAN_ABS = (16 + 8 * math.sqrt(7)) / 54
 
 
 def recu_q(p):
-    q = ReCUWeight().double()
+    """The paper's plain standardisation (gain 1, no eps); the code's
+    ``2 sqrt 2`` gain is checked in test_released_code.py."""
+    q = ReCUWeight(gain=1.0, eps=0.0).double()
     q.set_progress(p)
     return q
 
