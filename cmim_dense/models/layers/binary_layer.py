@@ -154,8 +154,7 @@ class BinaryLayerMixin:
             op (callable): ``op(input, weight, bias)``, the FP operation.
         """
         x_q = x if self.input_quantizer is None else self.input_quantizer(x)
-        if getattr(self.output_scale, 'needs_weight_init', False):
-            self.output_scale.init_from_weight(getattr(self, 'weight'))
+        self._init_scale_from_weight()
         weight = self.quantized_weight()
         bias = getattr(self, 'bias')
         if self.output_scale is None:
@@ -164,6 +163,20 @@ class BinaryLayerMixin:
         if bias is not None:
             out = out + channel_view(bias, out.dim(), self.channel_dim)
         return out
+
+    def _init_scale_from_weight(self) -> None:
+        """Run an output scale's pending ``init='weight'`` (RBNN), once.
+
+        Called on the first forward pass and before the first state dict is
+        written, so a saved scale is never the unset placeholder.
+        """
+        if getattr(self.output_scale, 'needs_weight_init', False):
+            self.output_scale.init_from_weight(getattr(self, 'weight'))
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        self._init_scale_from_weight()
+        super()._save_to_state_dict(destination, prefix,
+                                    keep_vars)  # type: ignore
 
     @property
     def is_weight_frozen(self) -> bool:
