@@ -19,7 +19,7 @@ the original source files.
 | dorefa | DoReFaActivation ``{0, 1}`` | ScaledSignWeight (per tensor, identity STE) | - |
 | bireal | ApproxSign | ScaledSignWeight (clip STE) | - |
 | xnorpp | SteSign | SteSignWeight | GammaScale |
-| irnet | EDESign | LibraPBWeight | - |
+| irnet | EDESign | LibraPBWeight (gradient through the scale) | - |
 | rbnn | RBNNSign (standardized) | RBNNWeight | ChannelScale (mean abs W) |
 | reactnet | RSign | ScaledSignWeight | - |
 | recu | ReCUSign | ReCUWeight (gain 2 sqrt 2) | ChannelScale (U[0, 1)) |
@@ -126,11 +126,19 @@ def xnorpp(spatial_size: Optional[Tuple[int, int]] = None) -> BinarizerSpec:
 
 
 @BINARIZERS.register_module('irnet')
-def irnet(t_min: float = 1e-2, t_max: float = 1e1) -> BinarizerSpec:
-    """IR-Net (Qin et al. 2020): Libra-PB weights, EDE on both."""
+def irnet(t_min: float = 1e-2,
+          t_max: float = 1e1,
+          scale_grad: bool = True) -> BinarizerSpec:
+    """IR-Net (Qin et al. 2020): Libra-PB weights, EDE on both.
+
+    The released code multiplies the binary weight by its power-of-two
+    scale after the straight-through sign, so the weight gradient includes
+    the scale (``scale_grad=True``).
+    """
     grad = dict(type='EDEGrad', t_min=t_min, t_max=t_max)
     return _spec(
-        dict(type='EDESign', grad=grad), dict(type='LibraPBWeight', grad=grad))
+        dict(type='EDESign', grad=grad),
+        dict(type='LibraPBWeight', grad=grad, scale_grad=scale_grad))
 
 
 @BINARIZERS.register_module('rbnn')
