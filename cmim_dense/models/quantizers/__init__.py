@@ -16,9 +16,10 @@ from .weight_quantizers import (FDAWeight, LibraPBWeight, RBNNWeight,
 __all__ = [
     'sign', 'binarize', 'SurrogateSign', 'BaseQuantizer', 'ProgressDependent',
     'ClipSTE', 'IdentitySTE', 'ApproxSignGrad', 'EDEGrad', 'RBNNGrad',
-    'FourierGrad', 'XNORWeightGrad', 'SignQuantizer', 'DoReFaActivation', 'SteSign', 'ApproxSign', 'EDESign',
-    'RBNNSign', 'FourierSign', 'RSign', 'ReCUSign', 'SteSignWeight',
-    'ScaledSignWeight', 'FDAWeight', 'NoiseAdaptation', 'LibraPBWeight', 'RBNNWeight', 'ReCUWeight',
+    'FourierGrad', 'XNORWeightGrad', 'SignQuantizer', 'DoReFaActivation',
+    'SteSign', 'ApproxSign', 'EDESign', 'RBNNSign', 'FourierSign', 'RSign',
+    'ReCUSign', 'SteSignWeight', 'ScaledSignWeight', 'FDAWeight',
+    'NoiseAdaptation', 'LibraPBWeight', 'RBNNWeight', 'ReCUWeight',
     'XNORScale', 'GammaScale', 'ChannelScale', 'ROLES', 'available_binarizers',
     'build_binarizer'
 ]

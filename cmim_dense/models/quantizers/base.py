@@ -21,7 +21,6 @@ from typing import Any, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-
 SIGN_ZEROS = (1.0, 0.0, -1.0)
 
 

@@ -194,7 +194,9 @@ class GammaScale(ChannelScale):
         if factors.numel() == size:
             return factors
         return F.interpolate(
-            factors.view(1, 1, -1), size=size, mode='linear',
+            factors.view(1, 1, -1),
+            size=size,
+            mode='linear',
             align_corners=False).view(-1)
 
     def forward(self, output: Tensor, latent_input: Tensor) -> Tensor:

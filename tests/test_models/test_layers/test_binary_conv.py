@@ -18,7 +18,8 @@ from cmim_dense.models.quantizers import ROLES
 BINARIZERS = cmim_dense.available_binarizers()
 FDA_NOISE = {
     f'{role}.noise.{fc}.weight'
-    for role in ('input_quantizer', 'weight_quantizer') for fc in ('fc1', 'fc2')
+    for role in ('input_quantizer', 'weight_quantizer')
+    for fc in ('fc1', 'fc2')
 }
 # Quantizer entries an FP (nn.Conv2d) state dict lacks, per binarizer.
 # Schedule buffers (IR-Net/RBNN t, k; ReCU tau; FDA n, alpha) are never
@@ -238,7 +239,8 @@ def test_nan_input_propagates(binarizer):
     assert torch.isfinite(out[1]).all()
 
 
-GEOMETRIES = {    'stride2': dict(kernel_size=3, stride=2, padding=1),
+GEOMETRIES = {
+    'stride2': dict(kernel_size=3, stride=2, padding=1),
     'dilation2': dict(kernel_size=3, dilation=2, padding=2),
     'groups2': dict(kernel_size=3, padding=1, groups=2),
     'depthwise': dict(kernel_size=3, padding=1, groups=4, out_channels=4),

@@ -126,7 +126,6 @@ def make(cls, p=None, **kwargs):
 RBNN_PAPER = dict(standardize=False, grad=dict(type='RBNNGrad'))
 RBNN_CODE = dict(standardize=False)
 
-
 # (name, factory(p), d, F) for sign-only quantizers at several progresses
 CASES = [
     ('SteSign', lambda: make(SteSign), d_clip, f_clip),
@@ -137,8 +136,8 @@ for _p in (0.0, 0.5, 1.0):
     CASES += [
         (f'EDESign-p{_p}', lambda p=_p: make(EDESign, p), d_ede(_p),
          f_ede(_p)),
-        (f'RBNNSign-paper-p{_p}',
-         lambda p=_p: make(RBNNSign, p, **RBNN_PAPER), d_rbnn(_p), f_rbnn(_p)),
+        (f'RBNNSign-paper-p{_p}', lambda p=_p: make(RBNNSign, p, **RBNN_PAPER),
+         d_rbnn(_p), f_rbnn(_p)),
         (f'RBNNSign-code-p{_p}', lambda p=_p: make(RBNNSign, p, **RBNN_CODE),
          d_rbnn(_p, True), f_rbnn(_p, True)),
         (f'FourierSign-p{_p}', lambda p=_p: make(FourierSign, p),

@@ -165,10 +165,9 @@ def test_specific_hyper_parameters_of_the_table():
     for role in ('input_quantizer', 'weight_quantizer'):
         assert fda[role]['grad'] == dict(
             type='FourierGrad', omega=0.1, n_start=9, n_end=18)
-        assert fda[role]['noise'] == dict(
-            type='NoiseAdaptation', reduction=64)
-    assert build_binarizer(dict(type='fda', noise_adapt=False))[
-        'input_quantizer']['noise'] is None
+        assert fda[role]['noise'] == dict(type='NoiseAdaptation', reduction=64)
+    assert build_binarizer(dict(
+        type='fda', noise_adapt=False))['input_quantizer']['noise'] is None
     recu = build_binarizer('recu')
     assert (recu['weight_quantizer']['tau_min'],
             recu['weight_quantizer']['tau_max']) == (0.85, 0.99)

@@ -211,8 +211,8 @@ def test_gamma_follows_the_feature_size():
     torch.testing.assert_close(y[0, 0], rows[:, None] * cols[None, :])
     # one output column: the centre of the three, cols[1]
     y = q(torch.ones(1, 1, 2, 1, dtype=DT), None)
-    torch.testing.assert_close(y[0, 0, :, 0], 2.0 * torch.tensor([0.5, 3.0],
-                                                               dtype=DT))
+    torch.testing.assert_close(y[0, 0, :, 0],
+                               2.0 * torch.tensor([0.5, 3.0], dtype=DT))
     # the training size uses the factors unchanged, and gradients reach them
     out = torch.ones(1, 1, 5, 7, dtype=DT)
     q(out, None).sum().backward()

@@ -138,8 +138,8 @@ def ref_dorefa(x, P, p):
 
 
 def ref_bireal(x, P, p):
-    return conv(bireal_activation(x), hard_binary_weight(P['weight']),
-                P['bias'])
+    return conv(
+        bireal_activation(x), hard_binary_weight(P['weight']), P['bias'])
 
 
 def ref_bireal_paper(x, P, p):
@@ -232,15 +232,14 @@ def ref_recu(x, P, p, gain_divisor=2 * math.sqrt(2)):
     """ReCU ``BinarizeConv2d`` in training (bias-free)."""
     w = P['weight']
     w0 = w - w.mean([1, 2, 3], keepdim=True)
-    w1 = w0 / (torch.sqrt(w0.var([1, 2, 3], keepdim=True) + 1e-5) /
-               gain_divisor)
+    w1 = w0 / (
+        torch.sqrt(w0.var([1, 2, 3], keepdim=True) + 1e-5) / gain_divisor)
     ew = torch.mean(torch.abs(w1))
     q_tau = (-ew * math.log(2 - 2 * recu_tau(p))).detach().item()
     w2 = torch.clamp(w1, -q_tau, q_tau)
     a0 = x / torch.sqrt(x.var([1, 2, 3], keepdim=True) + 1e-5)
     bw = RefSign.apply(w2, torch.ones_like)
-    ba = RefSign.apply(a0,
-                       lambda v: (2 - torch.abs(2 * v)).clamp(min=0))
+    ba = RefSign.apply(a0, lambda v: (2 - torch.abs(2 * v)).clamp(min=0))
     return conv(ba, bw) * P['output_scale.scale'].view(-1, 1, 1)
 
 
@@ -252,8 +251,8 @@ def ref_reactnet(x, P, p):
     """ReActNet: LearnableBias (RSign's shift), BinaryActivation,
     HardBinaryConv."""
     shifted = x - P['input_quantizer.bias'].view(1, -1, 1, 1)
-    return conv(bireal_activation(shifted), hard_binary_weight(P['weight']),
-                P['bias'])
+    return conv(
+        bireal_activation(shifted), hard_binary_weight(P['weight']), P['bias'])
 
 
 def fda_derivative(n, omega=0.1):
@@ -277,8 +276,8 @@ def ref_fda(x, P, p, noise=True):
     ba = RefSign.apply(a, fda_derivative(n))
     if noise:
         shape = w.shape
-        h = F.relu(w.view(shape[0], -1) @ P['weight_quantizer.noise.fc1.weight']
-                   .t())
+        h = F.relu(
+            w.view(shape[0], -1) @ P['weight_quantizer.noise.fc1.weight'].t())
         ew = (h @ P['weight_quantizer.noise.fc2.weight'].t()).reshape(shape)
         ew = ew + 0.1 * torch.sin(w)
         bw = bw + alpha * ew
@@ -305,8 +304,8 @@ CASES = [
           grad_rescale=True), ref_xnor_training, True),
     ('dorefa', 'dorefa', ref_dorefa, True),
     ('bireal', 'bireal', ref_bireal, True),
-    ('bireal-paper', dict(type='bireal', weight_grad='magnitude'),
-     ref_bireal_paper, True),
+    ('bireal-paper', dict(type='bireal',
+                          weight_grad='magnitude'), ref_bireal_paper, True),
     ('xnorpp', 'xnorpp', ref_xnorpp, True),
     ('irnet', 'irnet', ref_irnet, True),
     ('rbnn', 'rbnn', ref_rbnn, False),
@@ -315,8 +314,8 @@ CASES = [
     ('recu', 'recu', ref_recu, False),
     ('recu-paper', dict(type='recu', gain=1.0), ref_recu_paper, False),
     ('fda', 'fda', ref_fda, True),
-    ('fda-no-noise', dict(type='fda', noise_adapt=False), ref_fda_no_noise,
-     True),
+    ('fda-no-noise', dict(type='fda',
+                          noise_adapt=False), ref_fda_no_noise, True),
 ]
 
 
@@ -384,8 +383,8 @@ def run_both(binarizer, reference, bias, p):
 @pytest.mark.parametrize(
     'binarizer,reference,bias', [c[1:] for c in CASES],
     ids=[c[0] for c in CASES])
-def test_forward_and_gradients_equal_the_released_code(
-        binarizer, reference, bias, p):
+def test_forward_and_gradients_equal_the_released_code(binarizer, reference,
+                                                       bias, p):
     layer, out, xl, ref, xr, params = run_both(binarizer, reference, bias, p)
     assert out.shape == ref.shape
     assert (out - ref).abs().max().item() <= TOL

@@ -1,5 +1,5 @@
 """Progress schedules (IR-Net/RBNN t and k, ReCU tau, FDA n) against values
-computed by hand from REFERENCE.md section 2."""
+computed by hand from the IR-Net, ReCU and FDA papers and released code."""
 import math
 
 import pytest

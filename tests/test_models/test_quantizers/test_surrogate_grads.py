@@ -1,5 +1,5 @@
 """Backward of ``binarize(x, surrogate)`` against the derivatives written out
-from REFERENCE.md section 2 (numpy, float64), at a grid with the edges."""
+from the papers (numpy, float64), at a grid with the edges."""
 import math
 
 import numpy as np
@@ -94,7 +94,8 @@ def test_approx_sign_hand_values():
 
 
 def test_approx_sign_grid_piecewise():
-    # REFERENCE: 2 + 2x on [-1, 0), 2 - 2x on [0, 1), 0 elsewhere
+    # Bi-Real Net (Liu et al. 2018), ApproxSign:
+    # 2 + 2x on [-1, 0), 2 - 2x on [0, 1), 0 elsewhere
     expected = np.select([(GRID >= -1) & (GRID < 0), (GRID >= 0) & (GRID < 1)],
                          [2 + 2 * GRID, 2 - 2 * GRID], 0.0)
     np.testing.assert_allclose(

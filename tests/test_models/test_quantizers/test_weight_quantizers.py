@@ -278,8 +278,7 @@ def test_rbnn_construction():
     q = RBNNWeight((4, 2, 3, 3))
     assert q.factors == (3, 6)
     for r, n in ((q.rotation_left, 3), (q.rotation_right, 6)):
-        torch.testing.assert_close(r @ r.t(), torch.eye(n), atol=1e-6,
-                                   rtol=0)
+        torch.testing.assert_close(r @ r.t(), torch.eye(n), atol=1e-6, rtol=0)
         assert not torch.allclose(r, torch.eye(n))  # not the identity
     other = RBNNWeight((4, 2, 3, 3))
     assert not torch.equal(q.rotation_left, other.rotation_left)  # random
