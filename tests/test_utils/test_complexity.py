@@ -351,3 +351,13 @@ def test_bireal18_anchor() -> None:
     assert report.flops == pytest.approx(1.39e8, rel=0.01)
     assert report.ops == report.bops / 64 + report.flops
     assert report.size_packed_bytes * 8 == pytest.approx(33.6e6, rel=0.005)
+
+
+def test_zero_one_activations_still_count_as_binary_ops() -> None:
+    """DoReFa's {0, 1} activations times +-E weights: AND-popcounts, BOPs
+    (hand count: 1x4x5x5 outputs of a 3x3 conv over 4 channels)."""
+    layer = BinaryConv2d(4, 4, 3, padding=1, bias=False, binarizer='dorefa')
+    assert layer.input_levels == (0.0, 1.0)
+    assert layer_kind(layer) == 'binary'
+    report = analyze_complexity(layer, torch.randn(1, 4, 5, 5))
+    assert report.bops == 4 * 5 * 5 * 4 * 3 * 3 and report.flops == 0

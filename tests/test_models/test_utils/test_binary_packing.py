@@ -138,3 +138,17 @@ def test_save_atomic_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['out.pth']
     assert torch.equal(
         torch.load(target, weights_only=True)['a'], torch.ones(1))
+
+
+@pytest.mark.parametrize('binarizer', cmim_dense.available_binarizers())
+def test_packed_meta_records_the_input_levels(binarizer, tmp_path):
+    """A runtime must know a {0, 1} input (DoReFa) from a {-1, +1} one:
+    the levels of every packed layer's input are in the meta."""
+    model = Net(binarizer).eval()
+    pack_checkpoint(model, str(tmp_path / 'p.pth'))
+    meta = torch.load(str(tmp_path / 'p.pth'), weights_only=True)['meta']
+    levels = meta['binary_packing']['input_levels']
+    assert set(levels) == {'conv', 'dw', 'fc'}
+    for name, value in levels.items():
+        quantizer = model.get_submodule(name).input_quantizer
+        assert tuple(value) == tuple(quantizer.levels)
