@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from cmim_dense.models.quantizers.schedules import (ede_t_k, fda_terms,
-                                                    recu_tau)
+from cmim_dense.models.quantizers import NoiseAdaptation
+from cmim_dense.models.quantizers.schedules import (ede_t_k, fda_noise_alpha,
+                                                    fda_terms, recu_tau)
 
 E = math.e
 A_RECU = (0.99 - 0.85) / (E - 1)
@@ -105,3 +106,15 @@ def test_fda_terms_custom_and_errors():
         fda_terms(0.5, 5, 3)
     with pytest.raises(ValueError):
         fda_terms(0.5, -1, 3)
+
+
+@pytest.mark.parametrize('p,alpha', [(0.0, 0.1), (0.25, 0.0853553390593),
+                                     (0.5, 0.05), (0.75, 0.0146446609407),
+                                     (1.0, 0.0)])
+def test_fda_noise_alpha_is_the_cosine_of_the_released_code(p, alpha):
+    """FDA's re-implementation: alpha = 0.05 (1 + cos(pi p)); p = 0.25 and
+    0.75 tell the cosine from a linear decay (equal at 0, 0.5, 1)."""
+    assert fda_noise_alpha(p) == pytest.approx(alpha, abs=1e-12)
+    module = NoiseAdaptation(8, 'activation')
+    module.set_progress(p)
+    assert module.alpha.item() == pytest.approx(alpha, abs=1e-7)
