@@ -158,9 +158,10 @@ def ref_xnorpp(x, P, p):
     return conv(a, w) * gamma + P['bias'].view(1, -1, 1, 1)
 
 
-def ref_irnet(x, P, p):
+def ref_irnet(x, P, p, scale_grad=True):
     """IR-Net ``IRConv2d``: standardised weight, power-of-two scale sw
-    multiplied after BinaryQuantize (EDE on both)."""
+    multiplied after BinaryQuantize (EDE on both). ``scale_grad=False``:
+    the option that keeps sw out of the weight gradient."""
     t, k = t_k(p)
 
     def ede(v):
@@ -173,29 +174,17 @@ def ref_irnet(x, P, p):
         torch.full((bw.size(0), ), 2.0, dtype=DT),
         (torch.log(bw.abs().view(bw.size(0), -1).mean(-1)) /
          math.log(2)).round()).view(-1, 1, 1, 1).detach()
-    bw = RefSign.apply(bw, ede) * sw
+    signs = RefSign.apply(bw, ede)
+    if scale_grad:
+        bw = signs * sw
+    else:
+        bw = (signs * sw).detach() + (signs - signs.detach())
     ba = RefSign.apply(x, ede)
     return conv(ba, bw, P['bias'])
 
 
 def ref_irnet_no_scale_grad(x, P, p):
-    """The option: sw kept out of the weight gradient."""
-    t, k = t_k(p)
-
-    def ede(v):
-        return k * t * (1 - torch.pow(torch.tanh(v * t), 2))
-
-    w = P['weight']
-    bw = w - w.view(w.size(0), -1).mean(-1).view(-1, 1, 1, 1)
-    bw = bw / bw.view(bw.size(0), -1).std(-1).view(-1, 1, 1, 1)
-    sw = torch.pow(
-        2.0,
-        torch.round(torch.log2(bw.abs().view(bw.size(0),
-                                             -1).mean(-1)))).view(-1, 1, 1,
-                                                                  1).detach()
-    signs = RefSign.apply(bw, ede)
-    bw = (signs * sw).detach() + (signs - signs.detach())
-    return conv(RefSign.apply(x, ede), bw, P['bias'])
+    return ref_irnet(x, P, p, scale_grad=False)
 
 
 def rbnn_derivative(t, k):
