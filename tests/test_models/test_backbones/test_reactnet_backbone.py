@@ -124,3 +124,27 @@ def test_block_arguments():
     with pytest.raises(ValueError, match='pooling'):
         ReActBlock(8, 16, stride=2)
     assert 'reactnet' in cmim_dense.available_binarizers()
+
+
+def test_two_step_configs():
+    """Step 2 loads step 1's last checkpoint (its default work_dir), and
+    the two segmentors have the same state-dict keys and shapes."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    root = Path(__file__).resolve().parents[3] / 'configs' / 'nyudv2'
+    stem = 'deeplabv3_reactnet-a-step{}-d8_adam-40k_nyudv2-480x640-seg'
+    step1 = Config.fromfile(str(root / f'{stem.format(1)}.py'))
+    step2 = Config.fromfile(str(root / f'{stem.format(2)}.py'))
+    assert step2.load_from == f'./work_dirs/{stem.format(1)}/iter_40000.pth'
+    assert step1.train_cfg.max_iters == 40000
+    assert step1.model.backbone.binary_roles == dict(weight_quantizer=False)
+    assert 'binary_roles' not in step2.model.backbone
+    init_default_scope('mmseg')
+    first, second = MODELS.build(step1.model), MODELS.build(step2.model)
+    second.load_state_dict(first.state_dict(), strict=True)
+    assert first.backbone.layer4[1].conv2.weight_quantizer is None
+    assert second.backbone.layer4[1].conv2.is_binary
