@@ -67,22 +67,27 @@ def _binary_conv(family: str, prefix: str, cout: int, cin: int,
     return out  # IR-Net's IRConv2d keeps k, t as plain attributes
 
 
-def _resnet_layout(family: str, depth: int) -> Layout:
-    out = [('conv1.weight', (64, 3, 7, 7), 'fp')] + _bn('bn1', 64)
+def _resnet_blocks(blocks_per_stage: Tuple[int, ...]):
+    """``(prefix, stage, index, in_channels, planes)`` of each block, as
+    ``_make_layer`` of the ResNets builds them (64 * 2 ** stage planes)."""
     inplanes = 64
-    for s, blocks in enumerate(RESNET_BLOCKS[depth]):
+    for s, blocks in enumerate(blocks_per_stage):
         planes = 64 * 2**s
         for i in range(blocks):
-            p = f'layer{s + 1}.{i}'
-            cin = inplanes if i == 0 else planes
-            out += _binary_conv(family, f'{p}.conv1', planes, cin, 3)
-            out += _bn(f'{p}.bn1', planes)
-            out += _binary_conv(family, f'{p}.conv2', planes, planes, 3)
-            out += _bn(f'{p}.bn2', planes)
-            if i == 0 and (s > 0 or inplanes != planes):
-                out += [(f'{p}.downsample.0.weight', (planes, cin, 1, 1),
-                         'fp')] + _bn(f'{p}.downsample.1', planes)
-        inplanes = planes
+            yield f'layer{s + 1}.{i}', s, i, inplanes, planes
+            inplanes = planes
+
+
+def _resnet_layout(family: str, depth: int) -> Layout:
+    out = [('conv1.weight', (64, 3, 7, 7), 'fp')] + _bn('bn1', 64)
+    for p, s, i, cin, planes in _resnet_blocks(RESNET_BLOCKS[depth]):
+        out += _binary_conv(family, f'{p}.conv1', planes, cin, 3)
+        out += _bn(f'{p}.bn1', planes)
+        out += _binary_conv(family, f'{p}.conv2', planes, planes, 3)
+        out += _bn(f'{p}.bn2', planes)
+        if cin != planes or (s > 0 and i == 0):
+            out += [(f'{p}.downsample.0.weight', (planes, cin, 1, 1), 'fp')
+                    ] + _bn(f'{p}.downsample.1', planes)
     # head: avgpool, BatchNorm1d(512), fc (IR-Net and RBNN add bn3)
     out += _bn('bn2', 512) + [('fc.weight', (1000, 512), 'param'),
                               ('fc.bias', (1000, ), 'param')]
@@ -93,20 +98,13 @@ def _resnet_layout(family: str, depth: int) -> Layout:
 
 def _bireal_layout(depth: int) -> Layout:
     out = [('conv1.weight', (64, 3, 7, 7), 'fp')] + _bn('bn1', 64)
-    inplanes = 64
-    for s, blocks in enumerate(BIREAL_BLOCKS[depth]):
-        planes = 64 * 2**s
-        for i in range(blocks):
-            p = f'layer{s + 1}.{i}'
-            cin = inplanes if i == 0 else planes
-            # HardBinaryConv stores its weight flat: (numel, 1)
-            out += [(f'{p}.binary_conv.weights', (planes * cin * 9, 1),
-                     'binary')]
-            out += _bn(f'{p}.bn1', planes)
-            if i == 0 and s > 0:  # AvgPool2d (no key), conv1x1, BN
-                out += [(f'{p}.downsample.1.weight', (planes, cin, 1, 1),
-                         'fp')] + _bn(f'{p}.downsample.2', planes)
-        inplanes = planes
+    for p, s, i, cin, planes in _resnet_blocks(BIREAL_BLOCKS[depth]):
+        # HardBinaryConv stores its weight flat: (numel, 1)
+        out += [(f'{p}.binary_conv.weights', (planes * cin * 9, 1), 'binary')]
+        out += _bn(f'{p}.bn1', planes)
+        if cin != planes or (s > 0 and i == 0):  # AvgPool2d, conv1x1, BN
+            out += [(f'{p}.downsample.1.weight', (planes, cin, 1, 1), 'fp')
+                    ] + _bn(f'{p}.downsample.2', planes)
     return out + [('fc.weight', (1000, 512), 'param'),
                   ('fc.bias', (1000, ), 'param')]
 
