@@ -18,8 +18,8 @@ def _load(name: str, path: Path):
     return module
 
 
-bnn2cmim = _load('bnn2cmim', ROOT / 'tools' / 'model_converters' /
-                 'bnn2cmim.py')
+bnn2cmim = _load('bnn2cmim',
+                 ROOT / 'tools' / 'model_converters' / 'bnn2cmim.py')
 original_bnns = _load(
     'original_bnns',
     ROOT / 'tests' / 'test_models' / 'test_backbones' / 'original_bnns.py')
@@ -33,9 +33,13 @@ def irnet_state():
 def _save_original(state, path, **extra):
     """As the authors' scripts save: DataParallel keys under 'state_dict'."""
     torch.save(
-        dict(epoch=3, state_dict={f'module.{k}': v
-                                  for k, v in state.items()}, **extra),
-        path)
+        dict(
+            epoch=3,
+            state_dict={
+                f'module.{k}': v
+                for k, v in state.items()
+            },
+            **extra), path)
 
 
 def test_convert_and_load_with_init_cfg(tmp_path, irnet_state, capsys):
@@ -68,7 +72,8 @@ def test_shape_mismatch_is_refused(tmp_path, irnet_state, capsys):
     _save_original(state, src)
     assert bnn2cmim.main([str(src), str(dst), '--arch', 'irnet-r18']) == 1
     err = capsys.readouterr().err
-    assert "'layer3.1.bn1.weight'" in err and '(128,) vs model (256,)' in err
+    assert "original 'layer3.1.bn1.weight'" in err
+    assert '(128,) vs model (256,)' in err
     assert not dst.exists()
 
 

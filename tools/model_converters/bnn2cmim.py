@@ -40,10 +40,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('src', help='the original checkpoint')
     parser.add_argument('dst', help='the converted checkpoint to write')
     parser.add_argument(
-        '--arch', required=True, choices=list(ORIGINAL_ARCHS),
+        '--arch',
+        required=True,
+        choices=list(ORIGINAL_ARCHS),
         help='architecture of the original checkpoint')
     parser.add_argument(
-        '--allow-missing', action='store_true',
+        '--allow-missing',
+        action='store_true',
         help='write even if some backbone keys are not in the checkpoint')
     return parser.parse_args(argv)
 

@@ -249,8 +249,8 @@ def _convert_reactnet(state: Dict[str, Tensor], shapes: Shapes,
             continue
         if dst.endswith('conv2.weight'):
             shape = shapes.get(dst)
-            half = None if shape is None else torch.Size(
-                (shape[0] // 2, ) + tuple(shape[1:]))
+            half = None if shape is None else torch.Size((shape[0] // 2, ) +
+                                                         tuple(shape[1:]))
             half_shapes = {} if half is None else {dst: half}
             first = _unflatten(first, key1, dst, half_shapes)
             second = _unflatten(second, key2, dst, half_shapes)
@@ -266,7 +266,8 @@ def _resnet(type_: str, depth: int, binarizer: str) -> dict:
 #: its classifier-head keys and the authors' file read for the layout.
 ORIGINAL_ARCHS: Dict[str, dict] = {
     **{
-        f'{family}-r{depth}': dict(
+        f'{family}-r{depth}':
+        dict(
             backbone=_resnet('IRNetResNet', depth, family),
             convert=_convert_resnet(family),
             head=_RESNET_HEAD,
@@ -276,10 +277,12 @@ ORIGINAL_ARCHS: Dict[str, dict] = {
              'resnet.py'),
             ('rbnn', 'lmbxmu/RBNN imagenet/models/resnet.py'),
             ('recu', 'z-hXu/ReCU imagenet/models_imagenet/resnet.py'),
-        ) for depth in (18, 34)
+        )
+        for depth in (18, 34)
     },
     **{
-        f'bireal-r{depth}': dict(
+        f'bireal-r{depth}':
+        dict(
             backbone=_resnet('BiRealResNet', depth, 'bireal'),
             convert=_convert_bireal,
             head=re.compile(r'^fc\.'),
@@ -287,8 +290,7 @@ ORIGINAL_ARCHS: Dict[str, dict] = {
             'BiReal18_34/birealnet.py')
         for depth in (18, 34)
     },
-    'reactnet-a':
-    dict(
+    'reactnet-a': dict(
         backbone=dict(type='ReActNet', binarizer='reactnet'),
         convert=_convert_reactnet,
         head=re.compile(r'^fc\.'),
@@ -365,9 +367,7 @@ def convert_original_state_dict(
     loaded = load_state_dict_report(model, new_state, source)
     # converted keys our model has no place for are unexpected too, named
     # by their original key
-    unexpected = head + unknown + [
-        converted[k][1] for k in loaded.unexpected
-    ]
+    unexpected = head + unknown + [converted[k][1] for k in loaded.unexpected]
     kept = {k: v for k, v in new_state.items() if k not in loaded.unexpected}
     report = CheckpointReport(source, loaded.matched, loaded.missing,
                               unexpected)

@@ -130,10 +130,8 @@ def _reactnet_layout() -> Layout:
             out += [(f'{p}.binary_pw.weights', (cin * cout, 1), 'binary')]
             out += _bn(f'{p}.bn2', cout)
         else:
-            out += [(f'{p}.binary_pw_down1.weights', (cin * cin, 1),
-                     'binary'),
-                    (f'{p}.binary_pw_down2.weights', (cin * cin, 1),
-                     'binary')]
+            out += [(f'{p}.binary_pw_down1.weights', (cin * cin, 1), 'binary'),
+                    (f'{p}.binary_pw_down2.weights', (cin * cin, 1), 'binary')]
             out += _bn(f'{p}.bn2_1', cin) + _bn(f'{p}.bn2_2', cin)
         out += _react_vector(f'{p}.move22.bias', cout)
         out += [(f'{p}.prelu2.weight', (cout, ), 'param')]
@@ -210,13 +208,14 @@ def _irnet_conv(x: Tensor, s: Dict[str, Tensor], p: str,
     w = s[f'{p}.weight']
     bw = w - _per_out(w, lambda v: v.mean(-1))
     bw = bw / _per_out(bw, lambda v: v.std(-1))
-    sw = torch.pow(2.0, torch.round(
-        torch.log(_per_out(bw, lambda v: v.abs().mean(-1))) / math.log(2)))
+    sw = torch.pow(
+        2.0,
+        torch.round(
+            torch.log(_per_out(bw, lambda v: v.abs().mean(-1))) / math.log(2)))
     return F.conv2d(torch.sign(x), torch.sign(bw) * sw, None, stride, 1)
 
 
-def _rbnn_conv(x: Tensor, s: Dict[str, Tensor], p: str,
-               stride: int) -> Tensor:
+def _rbnn_conv(x: Tensor, s: Dict[str, Tensor], p: str, stride: int) -> Tensor:
     # binarized_modules.BinarizeConv2d.forward (no rotation update)
     w = s[f'{p}.weight']
     w1 = w - _per_out(w, lambda v: v.mean(-1))
@@ -224,20 +223,19 @@ def _rbnn_conv(x: Tensor, s: Dict[str, Tensor], p: str,
     a1 = x - _per_out(x, lambda v: v.mean(-1))
     a2 = a1 / _per_out(a1, lambda v: v.std(-1))
     a, b = get_ab(w[0].numel())
-    rotated = (s[f'{p}.R1'].t() @ w2.view(w.shape[0], a, b)
-               @ s[f'{p}.R2']).view_as(w)
+    rotated = (
+        s[f'{p}.R1'].t() @ w2.view(w.shape[0], a, b) @ s[f'{p}.R2']).view_as(w)
     w3 = w2 + torch.abs(torch.sin(s[f'{p}.rotate'])) * (rotated - w2)
     out = F.conv2d(torch.sign(a2), torch.sign(w3), None, stride, 1)
     return out * s[f'{p}.alpha']
 
 
-def _recu_conv(x: Tensor, s: Dict[str, Tensor], p: str,
-               stride: int) -> Tensor:
+def _recu_conv(x: Tensor, s: Dict[str, Tensor], p: str, stride: int) -> Tensor:
     # binarized_modules.BinarizeConv2d.forward in eval mode
     w = s[f'{p}.weight']
     w0 = w - w.mean([1, 2, 3], keepdim=True)
-    w1 = w0 / (torch.sqrt(w0.var([1, 2, 3], keepdim=True) + 1e-5) / 2 /
-               math.sqrt(2))
+    w1 = w0 / (
+        torch.sqrt(w0.var([1, 2, 3], keepdim=True) + 1e-5) / 2 / math.sqrt(2))
     q_tau = (-w1.abs().mean() * torch.log(2 - 2 * s[f'{p}.tau'])).item()
     w2 = torch.clamp(w1, -q_tau, q_tau)
     out = F.conv2d(torch.sign(x), torch.sign(w2), None, stride, 1)
@@ -301,8 +299,7 @@ def _bireal_features(depth: int, s: Dict[str, Tensor],
                 residual = _batch_norm(
                     F.conv2d(
                         F.avg_pool2d(x, 2, stride),
-                        s[f'{p}.downsample.1.weight']), s,
-                    f'{p}.downsample.2')
+                        s[f'{p}.downsample.1.weight']), s, f'{p}.downsample.2')
             x = out + residual
         feats.append(x)
     return feats
@@ -329,7 +326,8 @@ def _reactnet_features(s: Dict[str, Tensor], x: Tensor) -> List[Tensor]:
             x = F.avg_pool2d(x, 2, 2)
         out1 = x + out1
         out1 = _move(
-            F.prelu(_move(out1, s, f'{p}.move12.bias'), s[f'{p}.prelu1.weight']),
+            F.prelu(
+                _move(out1, s, f'{p}.move12.bias'), s[f'{p}.prelu1.weight']),
             s, f'{p}.move13.bias')
         out2 = torch.sign(_move(out1, s, f'{p}.move21.bias'))
         if cin == cout:
@@ -339,13 +337,14 @@ def _reactnet_features(s: Dict[str, Tensor], x: Tensor) -> List[Tensor]:
         else:
             halves = [
                 _batch_norm(
-                    _hard_binary_conv(out2, s[f'{p}.binary_pw_down{j}.weights'],
-                                      cin, 1, 1), s, f'{p}.bn2_{j}') + out1
-                for j in (1, 2)
+                    _hard_binary_conv(
+                        out2, s[f'{p}.binary_pw_down{j}.weights'], cin, 1, 1),
+                    s, f'{p}.bn2_{j}') + out1 for j in (1, 2)
             ]
             out2 = torch.cat(halves, dim=1)
         x = _move(
-            F.prelu(_move(out2, s, f'{p}.move22.bias'), s[f'{p}.prelu2.weight']),
+            F.prelu(
+                _move(out2, s, f'{p}.move22.bias'), s[f'{p}.prelu2.weight']),
             s, f'{p}.move23.bias')
         if n in (3, 5, 11, 13):  # ends of the strides 4, 8, 16, 32
             feats.append(x)

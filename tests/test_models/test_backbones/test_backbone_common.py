@@ -81,7 +81,10 @@ def test_dilated_network_resamples_strided_one_exactly(name, size):
                 sampled = out[..., ::step, ::step]
                 assert sampled.shape == ref.shape, (output_stride, i)
                 torch.testing.assert_close(
-                    sampled, ref, rtol=0, atol=1e-9,
+                    sampled,
+                    ref,
+                    rtol=0,
+                    atol=1e-9,
                     msg=f'output stride {output_stride}, stage {i}')
 
 

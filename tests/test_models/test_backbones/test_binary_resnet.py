@@ -107,9 +107,10 @@ def test_irnet_stem_and_activations():
     assert all(
         type(b.act1) is nn.Hardtanh and type(b.act2) is nn.Hardtanh
         for b in blocks)
-    assert all(isinstance(b.conv1, BinaryConv2d) and b.conv1.is_binary
-               and isinstance(b.conv2, BinaryConv2d) and b.conv2.is_binary
-               for b in blocks)
+    assert all(
+        isinstance(b.conv1, BinaryConv2d) and b.conv1.is_binary
+        and isinstance(b.conv2, BinaryConv2d) and b.conv2.is_binary
+        for b in blocks)
     # the stem activation acts: no Hardtanh, other outputs
     x = torch.randn(1, 3, 32, 32) * 5
     plain = build_tiny('IRNetResNet', stem_act_cfg=None)

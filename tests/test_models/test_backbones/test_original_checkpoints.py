@@ -65,8 +65,9 @@ def test_conversion_uses_every_key(arch, converted):
     left = set(model.state_dict()) - set(result.state_dict)
     assert all(k.rsplit('.', 1)[-1] in ('t', 'k', 'tau') for k in left)
     # every original tensor outside the head is used exactly once
-    used = [k for origin in result.origins.values()
-            for k in origin.split(' + ')]
+    used = [
+        k for origin in result.origins.values() for k in origin.split(' + ')
+    ]
     assert sorted(used) == sorted(k for k in state if not is_head(k))
 
 
@@ -86,8 +87,8 @@ def test_binary_and_fp_convs_are_the_originals(arch, converted):
         else:
             assert type(conv) is nn.Conv2d, ours
         checked += 1
-    assert checked == sum(
-        1 for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert checked == sum(1 for m in model.modules()
+                          if isinstance(m, nn.Conv2d))
 
 
 # The ResNet-34s differ from the -18s by their numbers of blocks only; the
@@ -127,17 +128,21 @@ def test_features_equal_original_forward(arch, converted):
 def test_shape_mismatch_names_the_key():
     state = random_original_state('irnet-r18')
     state['layer2.0.conv1.weight'] = torch.randn(128, 32, 3, 3)
-    with pytest.raises(ValueError, match=r"layer2\.0\.conv1\.weight.*"
-                       r"\(128, 32, 3, 3\) vs model \(128, 64, 3, 3\)"):
+    with pytest.raises(
+            ValueError,
+            match=r"ckpt\.pth \(irnet-r18\).*original 'layer2\.0\.conv1\."
+            r"weight' -> 'layer2\.0\.conv1\.weight': \(128, 32, 3, 3\) vs "
+            r"model \(128, 64, 3, 3\)"):
         convert_original_state_dict('irnet-r18', state, 'ckpt.pth')
 
 
 def test_flat_weight_of_wrong_size_names_the_key():
     state = random_original_state('bireal-r18')
     state['layer1.1.binary_conv.weights'] = torch.randn(10, 1)
-    with pytest.raises(ValueError,
-                       match=r"'layer1\.1\.binary_conv\.weights' \(10, 1\) "
-                       r"cannot fill 'layer1\.0\.conv2\.weight'"):
+    with pytest.raises(
+            ValueError,
+            match=r"'layer1\.1\.binary_conv\.weights' \(10, 1\) "
+            r"cannot fill 'layer1\.0\.conv2\.weight'"):
         convert_original_state_dict('bireal-r18', state)
 
 
