@@ -5,7 +5,8 @@ from .binary_resnet import BinaryResNet
 from .bireal_resnet import BiRealResNet
 from .builders import build_activation, build_binary_conv
 from .irnet_resnet import IRNetResNet
-from .pretrained import CheckpointReport, load_pretrained, read_state_dict
+from .pretrained import (CheckpointReport, load_pretrained,
+                         load_state_dict_report, read_state_dict)
 from .reactnet import ReActNet
 from .reactnet_block import ReActBlock
 from .shortcut_pool import ShortcutAvgPool, build_shortcut_pool
@@ -14,5 +15,6 @@ __all__ = [
     'BaseBinaryBackbone', 'BinaryBasicBlock', 'BinaryResNet', 'IRNetResNet',
     'BiRealResNet', 'ReActBlock', 'ReActNet', 'ShortcutAvgPool',
     'build_shortcut_pool', 'build_binary_conv', 'build_activation',
-    'CheckpointReport', 'load_pretrained', 'read_state_dict'
+    'CheckpointReport', 'load_pretrained', 'load_state_dict_report',
+    'read_state_dict'
 ]

@@ -33,6 +33,8 @@ class BinaryBasicBlock(CheckpointBlock):
             None for FP convs. Defaults to ``'irnet'``.
         pad_value (float): Value padding the binary convs' inputs.
             Defaults to 1.0.
+        binary_roles (dict, optional): Role overrides of the binary convs
+            (see :func:`~.build_binary_conv`). Defaults to None.
         norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
         act_cfg (dict, optional): Activation after each addition; None for
             none. Defaults to ``dict(type='Hardtanh')``.
@@ -53,6 +55,7 @@ class BinaryBasicBlock(CheckpointBlock):
                  downsample: Optional[nn.Module] = None,
                  binarizer: Union[None, str, dict] = 'irnet',
                  pad_value: float = 1.0,
+                 binary_roles: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='Hardtanh'),
                  with_cp: bool = False,
@@ -65,11 +68,12 @@ class BinaryBasicBlock(CheckpointBlock):
         first_dilation = dilation if first_dilation is None else \
             first_dilation
         self.conv1 = build_binary_conv(binarizer, in_channels, out_channels, 3,
-                                       stride, first_dilation, pad_value)
+                                       stride, first_dilation, pad_value,
+                                       binary_roles)
         self.bn1 = build_norm_layer(norm_cfg, out_channels)[1]
         self.act1 = build_activation(act_cfg, out_channels)
         self.conv2 = build_binary_conv(binarizer, out_channels, out_channels,
-                                       3, 1, dilation, pad_value)
+                                       3, 1, dilation, pad_value, binary_roles)
         self.bn2 = build_norm_layer(norm_cfg, out_channels)[1]
         self.act2 = build_activation(act_cfg, out_channels)
         self.downsample = downsample

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from .base_backbone import BaseBinaryBackbone, InitCfg
 from .binary_basic_block import BinaryBasicBlock
-from .builders import build_activation
+from .builders import build_activation, check_binary_roles
 
 # torchvision names a downsample shortcut's conv and BN by position.
 _TORCHVISION_DOWNSAMPLE = re.compile(r'(^|\.)downsample\.([01])\.')
@@ -18,8 +18,10 @@ class BinaryResNet(BaseBinaryBackbone):
     """Binary ResNet with an FP stem, for dense prediction.
 
     The stem stays FP: ``conv1`` (7x7, stride 2), ``bn1``, ``stem_act``
-    (none by default, as in Bi-Real: after a ReLU every value is >= 0 and
-    the first binary conv would see only +1), ``maxpool`` (3x3, stride 2).
+    (chosen by the subclass: Hardtanh in the IR-Net/RBNN/ReCU ImageNet
+    ResNets, none in Bi-Real; never a ReLU, after which every value is >= 0
+    and the first binary conv would see only +1), ``maxpool`` (3x3,
+    stride 2).
     Stage ``i`` (``layer{i+1}``) has ``base_channels * 2 ** i`` channels
     and stacks :class:`~.BinaryBasicBlock` s whose two convs are binary.
     Subclasses choose the block activation and the downsample shortcut
@@ -49,8 +51,8 @@ class BinaryResNet(BaseBinaryBackbone):
             dict); None builds the same network with FP convs.
         act_cfg (dict, optional): Activation after each residual addition;
             None for none.
-        stem_act_cfg (dict, optional): Activation of the stem; None for none
-            (the BNN convention). Defaults to None.
+        stem_act_cfg (dict, optional): Activation after the stem's BN; None
+            for none. Defaults to None.
         in_channels (int): Input channels. Defaults to 3.
         stem_channels (int): Stem output channels. Defaults to 64.
         base_channels (int): Channels of the first stage. Defaults to 64.
@@ -72,7 +74,11 @@ class BinaryResNet(BaseBinaryBackbone):
         with_cp (bool): Checkpoint each block (``torch.utils.checkpoint``).
             Defaults to False.
         pad_value (float): Value padding the binary convs' inputs (+1 or -1
-            keeps them binary; 0 is zero padding). Defaults to 1.0.
+            keeps them binary; 0 is zero padding, as the authors' PyTorch
+            code pads). Defaults to 1.0.
+        binary_roles (dict, optional): Role overrides of every binary conv,
+            e.g. ``dict(weight_quantizer=False)`` for binary activations with
+            FP weights (see :func:`~.build_binary_conv`). Defaults to None.
         init_cfg (dict | list[dict], optional): Initialization config;
             ``dict(type='Pretrained', checkpoint=PATH, prefix=None)`` loads a
             torchvision-format (or mmengine) ResNet checkpoint, see
@@ -99,6 +105,7 @@ class BinaryResNet(BaseBinaryBackbone):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  pad_value: float = 1.0,
+                 binary_roles: Optional[dict] = None,
                  init_cfg: InitCfg = None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
@@ -110,6 +117,7 @@ class BinaryResNet(BaseBinaryBackbone):
         self.depth = depth
         self.binarizer = binarizer
         self.pad_value = pad_value
+        self.binary_roles = check_binary_roles(binary_roles)
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
         self.with_cp = with_cp
@@ -179,6 +187,7 @@ class BinaryResNet(BaseBinaryBackbone):
         common = dict(
             binarizer=self.binarizer,
             pad_value=self.pad_value,
+            binary_roles=self.binary_roles,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg,
             with_cp=self.with_cp)

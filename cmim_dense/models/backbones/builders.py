@@ -13,6 +13,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
 from ..layers import BinaryConv2d
+from ..quantizers import ROLES
 
 # ``Hardtanh`` (IR-Net's block activation) is not one of mmcv's activations.
 if 'Hardtanh' not in MMENGINE_MODELS.module_dict:
@@ -28,7 +29,8 @@ def build_binary_conv(binarizer: Union[None, str, dict],
                       kernel_size: int,
                       stride: int = 1,
                       dilation: int = 1,
-                      pad_value: float = 1.0) -> nn.Conv2d:
+                      pad_value: float = 1.0,
+                      binary_roles: Optional[dict] = None) -> nn.Conv2d:
     """Build a bias-free ``kernel_size`` conv with "same" padding.
 
     The padding is ``dilation * (kernel_size - 1) // 2``, so a stride-1 conv
@@ -46,11 +48,21 @@ def build_binary_conv(binarizer: Union[None, str, dict],
         pad_value (float): Value padding the binary input (see
             :class:`BinaryConv2d`); ignored by FP convs, which pad with zeros.
             Defaults to 1.0.
+        binary_roles (dict, optional): Role overrides of the binary conv
+            (keys ``input_quantizer``, ``weight_quantizer``,
+            ``output_scale``; a config dict, or ``False`` to drop the role),
+            e.g. ``dict(weight_quantizer=False)`` for binary activations with
+            FP weights (ReActNet's first step); ignored by FP convs.
+            Defaults to None (the binarizer's roles).
 
     Returns:
         nn.Conv2d: A :class:`BinaryConv2d` or, for ``binarizer=None``, an
         ``nn.Conv2d``.
+
+    Raises:
+        ValueError: ``binary_roles`` has a key that is not a role.
     """
+    roles = check_binary_roles(binary_roles)
     padding = dilation * (kernel_size - 1) // 2
     if binarizer is None:
         return nn.Conv2d(
@@ -70,7 +82,32 @@ def build_binary_conv(binarizer: Union[None, str, dict],
         dilation=dilation,
         bias=False,
         binarizer=binarizer,
-        pad_value=pad_value)
+        pad_value=pad_value,
+        **roles)
+
+
+def check_binary_roles(binary_roles: Optional[dict]) -> dict:
+    """Validate role overrides for :func:`build_binary_conv`.
+
+    Args:
+        binary_roles (dict, optional): Overrides keyed by role.
+
+    Returns:
+        dict: A copy (empty for None).
+
+    Raises:
+        ValueError: Not a dict, or a key that is not one of the roles.
+    """
+    if binary_roles is None:
+        return {}
+    if not isinstance(binary_roles, dict):
+        raise ValueError(f'binary_roles must be a dict keyed by role '
+                         f'({", ".join(ROLES)}), got {binary_roles!r}')
+    unknown = sorted(set(binary_roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f'binary_roles: unknown role(s) {unknown}; the '
+                         f'roles are {", ".join(ROLES)}')
+    return dict(binary_roles)
 
 
 def build_activation(act_cfg: Optional[dict], channels: int) -> nn.Module:

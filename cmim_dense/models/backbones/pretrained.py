@@ -128,6 +128,27 @@ def load_pretrained(model: nn.Module,
     state = read_state_dict(checkpoint, prefix, map_location)
     if key_map is not None:
         state = {key_map(k): v for k, v in state.items()}
+    return load_state_dict_report(model, state, checkpoint)
+
+
+def load_state_dict_report(model: nn.Module, state: Dict[str, Tensor],
+                           source: str) -> CheckpointReport:
+    """Load ``state`` into ``model`` non-strictly, refusing bad shapes.
+
+    Args:
+        model (nn.Module): The model.
+        state (dict[str, Tensor]): State dict with the model's key names.
+        source (str): Where ``state`` comes from, for the report and the
+            messages.
+
+    Returns:
+        CheckpointReport: Matched, missing (schedule buffers of the
+        quantizers excepted) and unexpected keys.
+
+    Raises:
+        ValueError: A key is in both with different shapes (the message names
+            the key and both shapes).
+    """
     own = model.state_dict()
     mismatched = [
         f'{k!r}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
@@ -137,9 +158,9 @@ def load_pretrained(model: nn.Module,
         shown = '; '.join(mismatched[:5])
         more = len(mismatched) - 5
         raise ValueError(
-            f'{checkpoint}: shape mismatch for {len(mismatched)} key(s): '
+            f'{source}: shape mismatch for {len(mismatched)} key(s): '
             f'{shown}' + (f'; ... (+{more} more)' if more > 0 else ''))
     result = model.load_state_dict(state, strict=False)
     matched = [k for k in own if k in state]
-    return CheckpointReport(checkpoint, matched, list(result.missing_keys),
+    return CheckpointReport(source, matched, list(result.missing_keys),
                             list(result.unexpected_keys))

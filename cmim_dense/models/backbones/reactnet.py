@@ -58,6 +58,10 @@ class ReActNet(BaseBinaryBackbone):
         with_cp (bool): Checkpoint each block. Defaults to False.
         pad_value (float): Value padding the binary convs' inputs.
             Defaults to 1.0.
+        binary_roles (dict, optional): Role overrides of every binary conv;
+            ``dict(weight_quantizer=False)`` gives step 1 of ReActNet's
+            two-step training (binary activations, FP weights; see
+            :func:`~.build_binary_conv`). Defaults to None.
         init_cfg (dict | list[dict], optional): Initialization config; see
             :class:`~.BaseBinaryBackbone` for ``type='Pretrained'``.
             Defaults to None.
@@ -86,6 +90,7 @@ class ReActNet(BaseBinaryBackbone):
                  act_cfg: Optional[dict] = dict(type='RPReLU'),
                  with_cp: bool = False,
                  pad_value: float = 1.0,
+                 binary_roles: Optional[dict] = None,
                  init_cfg: InitCfg = None) -> None:
         super().__init__(init_cfg)
         self.check_stage_args('ReActNet', num_stages, len(self.arch), strides,
@@ -108,6 +113,7 @@ class ReActNet(BaseBinaryBackbone):
         common = dict(
             binarizer=binarizer,
             pad_value=pad_value,
+            binary_roles=binary_roles,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             with_cp=with_cp)

@@ -20,8 +20,8 @@ def test_irnet_resnet_every_binarizer(binarizer):
     assert [tuple(o.shape[1:]) for o in outs] == [(8, 16, 16), (16, 8, 8),
                                                   (32, 4, 4), (64, 2, 2)]
     convs = [m for m in model.modules() if isinstance(m, BinaryConv2d)]
-    # 16 block convs + 3 binary downsample convs; the stem stays FP
-    assert len(convs) == 19
+    # the 16 block convs; the stem and the 1x1 downsamples stay FP
+    assert len(convs) == 16
     assert all(c.binarizer == binarizer and c.is_binary for c in convs)
     assert type(model.conv1) is nn.Conv2d
 
@@ -78,15 +78,60 @@ def test_output_stride_8_conv_layout():
 
 
 def test_irnet_downsample():
+    """FP 1x1 conv + BN (the ImageNet ResNets); binary as an option (the
+    authors' CIFAR ResNets)."""
     model = build_tiny('IRNetResNet')
     assert model.layer1[0].downsample is None
-    down = model.layer2[0].downsample
-    assert list(dict(down.named_children())) == ['conv', 'bn']
-    assert isinstance(down.conv, BinaryConv2d) and down.conv.is_binary
-    assert down.conv.stride == (2, 2) and down.conv.kernel_size == (1, 1)
-    fp_down = build_tiny('IRNetResNet', downsample_binary=False)
-    assert type(fp_down.layer2[0].downsample.conv) is nn.Conv2d
-    assert isinstance(fp_down.layer2[0].conv1, BinaryConv2d)
+    for stage in (model.layer2, model.layer3, model.layer4):
+        down = stage[0].downsample
+        assert list(dict(down.named_children())) == ['conv', 'bn']
+        assert type(down.conv) is nn.Conv2d
+        assert down.conv.stride == (2, 2) and down.conv.kernel_size == (1, 1)
+        assert isinstance(down.bn, nn.BatchNorm2d)
+    binary = build_tiny('IRNetResNet', downsample_binary=True)
+    down = binary.layer2[0].downsample.conv
+    assert isinstance(down, BinaryConv2d) and down.is_binary
+    assert down.binarizer == 'irnet'
+
+
+def test_irnet_stem_and_activations():
+    """Stem: FP 7x7 conv, BN, Hardtanh, max-pool; Hardtanh after each of
+    the two additions of a block (IR-Net / RBNN / ReCU ImageNet code)."""
+    model = build_tiny('IRNetResNet')
+    assert type(model.conv1) is nn.Conv2d
+    assert (model.conv1.kernel_size, model.conv1.stride) == ((7, 7), (2, 2))
+    assert isinstance(model.bn1, nn.BatchNorm2d)
+    assert type(model.stem_act) is nn.Hardtanh
+    assert isinstance(model.maxpool, nn.MaxPool2d)
+    blocks = [b for i in range(1, 5) for b in getattr(model, f'layer{i}')]
+    assert all(
+        type(b.act1) is nn.Hardtanh and type(b.act2) is nn.Hardtanh
+        for b in blocks)
+    assert all(
+        isinstance(b.conv1, BinaryConv2d) and b.conv1.is_binary
+        and isinstance(b.conv2, BinaryConv2d) and b.conv2.is_binary
+        for b in blocks)
+    # the stem activation acts: no Hardtanh, other outputs
+    x = torch.randn(1, 3, 32, 32) * 5
+    plain = build_tiny('IRNetResNet', stem_act_cfg=None)
+    plain.load_state_dict(model.state_dict())
+    assert type(plain.stem_act) is nn.Identity
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        assert not torch.equal(model(x)[0], plain(x)[0])
+
+
+def test_binary_roles_keep_fp_weights():
+    """``binary_roles=dict(weight_quantizer=False)``: binary activations,
+    FP weights in every binary conv."""
+    model = build_tiny(
+        'IRNetResNet', binary_roles=dict(weight_quantizer=False))
+    convs = [m for m in model.modules() if isinstance(m, BinaryConv2d)]
+    assert len(convs) == 16
+    assert all(c.weight_quantizer is None and c.input_quantizer is not None
+               for c in convs)
+    with pytest.raises(ValueError, match=r"unknown role\(s\) \['weights'\]"):
+        build_tiny('IRNetResNet', binary_roles=dict(weights=False))
 
 
 def test_bireal_downsample():
@@ -127,7 +172,7 @@ def test_block_needs_downsample():
 def test_binarizer_config_dict():
     model = build_tiny(
         'IRNetResNet', binarizer=dict(type='irnet', t_min=1e-3, t_max=1.0))
-    for conv in (model.layer1[0].conv1, model.layer4[0].downsample.conv):
+    for conv in (model.layer1[0].conv1, model.layer4[0].conv2):
         assert conv.binarizer == 'irnet'
         assert conv.input_quantizer.grad.t_min == 1e-3
         assert conv.weight_quantizer.grad.t_max == 1.0

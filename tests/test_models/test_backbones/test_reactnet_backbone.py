@@ -30,16 +30,53 @@ def test_block_structure():
     model = build_tiny('ReActNet')
     down = model.layer2[0]  # 16 -> 32 channels, stride 2
     assert down.expand and down.pool is not None
-    assert isinstance(down.conv2_1, BinaryConv2d)
-    assert down.conv2_1.kernel_size == (1, 1)
-    assert down.conv2_1.out_channels == down.conv2_2.out_channels == 16
+    # the two concatenated 1x1 convs are the halves of one 16 -> 32 conv
+    assert isinstance(down.conv2, BinaryConv2d) and down.conv2.is_binary
+    assert down.conv2.kernel_size == (1, 1)
+    assert (down.conv2.in_channels, down.conv2.out_channels) == (16, 32)
+    assert down.bn2.num_features == 32
     assert isinstance(down.act1, RPReLU) and isinstance(down.act2, RPReLU)
     assert down.act2.slope.numel() == 32
     same = model.layer2[1]
     assert not same.expand and same.pool is None
-    assert hasattr(same, 'conv2') and not hasattr(same, 'conv2_1')
+    assert same.conv2.in_channels == same.conv2.out_channels == 32
     # RSign is the default activation quantizer
     assert type(same.conv1.input_quantizer).__name__ == 'RSign'
+
+
+def test_doubling_block_shares_one_rsign_shift():
+    """ReActNet-A's ``move21``: one learnable shift (C values) in front of
+    both 1x1 halves; each half's output adds the block's input ``out``."""
+    block = ReActBlock(4, 8, binarizer='reactnet', act_cfg=None)
+    shifts = [
+        m for m in block.modules()
+        if type(m).__name__ == 'RSign' and m is not block.conv1.input_quantizer
+    ]
+    assert len(shifts) == 1 and shifts[0].bias.shape == (4, )
+    block.eval()
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        shifts[0].bias.fill_(0.3)
+        out = block.bn1(block.conv1(x)) + x
+        b = torch.where(out - 0.3 >= 0, 1.0, -1.0)
+        w = block.conv2.weight
+        w_q = w.abs().mean(dim=(1, 2, 3), keepdim=True) * torch.sign(w)
+        y = block.bn2(torch.nn.functional.conv2d(b, w_q))
+        expected = torch.cat([y[:, :4] + out, y[:, 4:] + out], 1)
+        torch.testing.assert_close(block(x), expected)
+
+
+def test_step1_binary_activations_fp_weights():
+    """ReActNet step 1: RSign activations, FP weights in every conv."""
+    model = build_tiny('ReActNet', binary_roles=dict(weight_quantizer=False))
+    convs = [m for m in model.modules() if isinstance(m, BinaryConv2d)]
+    assert len(convs) == 26
+    assert all(
+        type(c.input_quantizer).__name__ == 'RSign'
+        and c.weight_quantizer is None for c in convs)
+    # same keys as step 2, so step 2 starts from step 1's checkpoint
+    step2 = build_tiny('ReActNet')
+    step2.load_state_dict(model.state_dict())
 
 
 @pytest.mark.parametrize('binarizer', ['reactnet', 'irnet', 'bireal', None])
@@ -49,8 +86,8 @@ def test_binarizers(binarizer):
     assert [tuple(o.shape[1:]) for o in outs] == [(16, 16, 16), (32, 8, 8),
                                                   (64, 4, 4), (128, 2, 2)]
     convs = [m for m in model.modules() if isinstance(m, BinaryConv2d)]
-    # 13 3x3 convs + 13 1x1 parts, 5 of which (channel doubling) have two
-    assert len(convs) == (0 if binarizer is None else 31)
+    # 13 3x3 convs + 13 1x1 convs
+    assert len(convs) == (0 if binarizer is None else 26)
 
 
 def test_widen_factor():
@@ -87,3 +124,27 @@ def test_block_arguments():
     with pytest.raises(ValueError, match='pooling'):
         ReActBlock(8, 16, stride=2)
     assert 'reactnet' in cmim_dense.available_binarizers()
+
+
+def test_two_step_configs():
+    """Step 2 loads step 1's last checkpoint (its default work_dir), and
+    the two segmentors have the same state-dict keys and shapes."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    root = Path(__file__).resolve().parents[3] / 'configs' / 'nyudv2'
+    stem = 'deeplabv3_reactnet-a-step{}-d8_adam-40k_nyudv2-480x640-seg'
+    step1 = Config.fromfile(str(root / f'{stem.format(1)}.py'))
+    step2 = Config.fromfile(str(root / f'{stem.format(2)}.py'))
+    assert step2.load_from == f'./work_dirs/{stem.format(1)}/iter_40000.pth'
+    assert step1.train_cfg.max_iters == 40000
+    assert step1.model.backbone.binary_roles == dict(weight_quantizer=False)
+    assert 'binary_roles' not in step2.model.backbone
+    init_default_scope('mmseg')
+    first, second = MODELS.build(step1.model), MODELS.build(step2.model)
+    second.load_state_dict(first.state_dict(), strict=True)
+    assert first.backbone.layer4[1].conv2.weight_quantizer is None
+    assert second.backbone.layer4[1].conv2.is_binary

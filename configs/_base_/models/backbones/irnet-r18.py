@@ -1,4 +1,5 @@
-# IR-Net ResNet-18 (the network of CMIM's released code), output stride 8.
+# IR-Net ResNet-18 (the ImageNet ResNet-18 of IR-Net, RBNN and ReCU: Hardtanh
+# stem, FP 1x1 downsample; not CMIM's CIFAR ResNet-18), output stride 8.
 backbone = dict(
     type='IRNetResNet',
     depth=18,
