@@ -114,3 +114,41 @@ def test_runner_refuses_a_bank_of_another_size(tmp_path, tiny_seg_dataset):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, tiny_seg_dataset, 5))
     with pytest.raises(ValueError, match='size is 5 but the training set'):
         runner.train()
+
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / 'configs'
+RELEASED = (CONFIG_DIR / 'nyudv2' /
+            'deeplabv3_irnet-r18-d8_cmim-bank-released_adam-40k_nyudv2-'
+            '480x640-seg.py')
+
+
+def test_configs_with_a_bank_register_the_hook():
+    """Every leaf config with a memory bank has CMIMMemoryHook and keeps the
+    runtime's hooks (a leaf's custom_hooks replace the base's list)."""
+    runtime = Config.fromfile(str(CONFIG_DIR / '_base_' /
+                                  'default_runtime.py')).custom_hooks
+    with_bank = []
+    for path in sorted(CONFIG_DIR.rglob('*.py')):
+        if '_base_' in path.parts or not ('cmim' in path.name or 'memory_bank'
+                                          in path.read_text()):
+            continue  # not a CMIM config
+        cfg = Config.fromfile(str(path))
+        if cfg.model.get('memory_bank') is None:
+            continue
+        with_bank.append(path)
+        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+        assert 'CMIMMemoryHook' in hooks, path
+        assert all(h['type'] in hooks for h in runtime), (path, hooks)
+    assert RELEASED in with_bank
+
+
+def test_released_convention_config():
+    model = Config.fromfile(str(RELEASED)).model
+    assert model.type == 'CMIM'
+    assert model.layers == ['backbone.layer4.1.conv2']  # one layer
+    assert (model.loss_weight, model.embed_dim, model.temperature) == (3.2,
+                                                                       128,
+                                                                       0.1)
+    assert dict(model.memory_bank) == dict(
+        size=795, num_negatives=4096, momentum=0.5, positive='bank',
+        reduction='sum')
