@@ -63,15 +63,23 @@ def make_critic(size=10, dim=4, num_negatives=3, momentum=0.8, **kwargs):
     return critic
 
 
+IDX = torch.tensor([3, 7])
+
+
+def fix_negatives(memory) -> list:
+    """Make the memory draw fixed negatives for ``IDX``; the ``K + 1`` rows
+    scored per sample, its own index first (the released layout)."""
+    negatives = torch.tensor([[0, 1, 2], [4, 5, 9]])
+    memory.sample_negatives = lambda indices: negatives
+    return torch.cat([IDX[:, None], negatives], 1).tolist()
+
+
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
 def test_matches_released_formula_with_z_and_bank_positive(reduction):
     critic = make_critic(reduction=reduction)
     memory = critic.memory
     zb, zf = unit(2, 4, seed=1), unit(2, 4, seed=2)
-    idx = torch.tensor([3, 7])
-    negatives = torch.tensor([[0, 1, 2], [4, 5, 9]])
-    memory.sample_negatives = lambda indices: negatives
-    rows = torch.cat([idx[:, None], negatives], 1).tolist()
+    idx, rows = IDX, fix_negatives(memory)
     old_b, old_f = memory.bank_binary.clone(), memory.bank_latent.clone()
 
     loss, bound = critic(zb, zf, idx)
@@ -101,10 +109,7 @@ def test_live_positive_option():
     critic = make_critic(positive='live')
     memory = critic.memory
     zb, zf = unit(2, 4, seed=1), unit(2, 4, seed=2)
-    idx = torch.tensor([3, 7])
-    negatives = torch.tensor([[0, 1, 2], [4, 5, 9]])
-    memory.sample_negatives = lambda indices: negatives
-    rows = torch.cat([idx[:, None], negatives], 1).tolist()
+    idx, rows = IDX, fix_negatives(memory)
     old_b, old_f = memory.bank_binary.clone(), memory.bank_latent.clone()
     loss, _ = critic(zb, zf, idx)
     ref_b, _ = released_side(zb, old_f, rows, 0.5, positive=zf)
