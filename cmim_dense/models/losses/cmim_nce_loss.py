@@ -221,10 +221,8 @@ class CMIMNCELoss(nn.Module):
                                      self.temperature)
         log_z_b, log_z_f = memory.log_normalizers((pos_bf, neg_bf),
                                                   (pos_fb, neg_fb))
-        loss_b = crd_nce_loss(pos_bf - log_z_b, neg_bf - log_z_b,
-                              memory.size)
-        loss_f = crd_nce_loss(pos_fb - log_z_f, neg_fb - log_z_f,
-                              memory.size)
+        loss_b = crd_nce_loss(pos_bf - log_z_b, neg_bf - log_z_b, memory.size)
+        loss_f = crd_nce_loss(pos_fb - log_z_f, neg_fb - log_z_f, memory.size)
         if self.training:
             memory.update(sample_idx, z_binary.detach(), z_latent.detach())
         return loss_b, loss_f

@@ -66,8 +66,8 @@ class ContrastMemory(nn.Module):
         self.register_buffer('bank_binary', torch.empty(0, dim))
         self.register_buffer('bank_latent', torch.empty(0, dim))
         self.register_buffer('log_normalizer', torch.zeros(2))
-        self.register_buffer('normalizer_set',
-                             torch.zeros((), dtype=torch.long))
+        self.register_buffer('normalizer_set', torch.zeros((),
+                                                           dtype=torch.long))
         self._synced = False  # broadcast from rank 0 since the last resize
         self._logged_all_others = False
         if size is not None:

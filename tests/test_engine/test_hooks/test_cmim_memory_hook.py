@@ -38,7 +38,8 @@ def fake_runner(model: nn.Module, dataset) -> SimpleNamespace:
 
 def two_critics(size) -> nn.ModuleDict:
     return nn.ModuleDict({
-        name: CMIMNCELoss(embed_dim=4, memory_bank=dict(size=size))
+        name:
+        CMIMNCELoss(embed_dim=4, memory_bank=dict(size=size))
         for name in ('a', 'b')
     })
 
@@ -53,8 +54,10 @@ def test_takes_the_size_from_the_training_set():
 
 def test_refuses_a_mismatch_naming_both_sizes():
     model = two_critics(795)
-    with pytest.raises(ValueError, match=r'a\.memory: memory_bank\.size is '
-                       r'795 but the training set \(ListDataset\) has 654'):
+    with pytest.raises(
+            ValueError,
+            match=r'a\.memory: memory_bank\.size is '
+            r'795 but the training set \(ListDataset\) has 654'):
         CMIMMemoryHook().before_train(fake_runner(model, ListDataset(654)))
     # the right size passes untouched
     before = model['a'].memory.bank_binary.clone()
@@ -97,8 +100,8 @@ def tiny_cfg(tmp_path, tiny_seg_dataset, size):
     return cfg
 
 
-def test_runner_trains_with_a_bank_sized_from_the_data(
-        tmp_path, tiny_seg_dataset):
+def test_runner_trains_with_a_bank_sized_from_the_data(tmp_path,
+                                                       tiny_seg_dataset):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, tiny_seg_dataset, None))
     runner.train()
     ckpt = torch.load(tmp_path / 'work' / 'iter_2.pth', weights_only=True)
@@ -117,16 +120,17 @@ def test_runner_refuses_a_bank_of_another_size(tmp_path, tiny_seg_dataset):
 
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / 'configs'
-RELEASED = (CONFIG_DIR / 'nyudv2' /
-            'deeplabv3_irnet-r18-d8_cmim-bank-released_adam-40k_nyudv2-'
-            '480x640-seg.py')
+RELEASED = (
+    CONFIG_DIR / 'nyudv2' /
+    'deeplabv3_irnet-r18-d8_cmim-bank-released_adam-40k_nyudv2-'
+    '480x640-seg.py')
 
 
 def test_configs_with_a_bank_register_the_hook():
     """Every leaf config with a memory bank has CMIMMemoryHook and keeps the
     runtime's hooks (a leaf's custom_hooks replace the base's list)."""
-    runtime = Config.fromfile(str(CONFIG_DIR / '_base_' /
-                                  'default_runtime.py')).custom_hooks
+    runtime = Config.fromfile(
+        str(CONFIG_DIR / '_base_' / 'default_runtime.py')).custom_hooks
     with_bank = []
     for path in sorted(CONFIG_DIR.rglob('*.py')):
         if '_base_' in path.parts or not ('cmim' in path.name or 'memory_bank'
@@ -146,9 +150,11 @@ def test_released_convention_config():
     model = Config.fromfile(str(RELEASED)).model
     assert model.type == 'CMIM'
     assert model.layers == ['backbone.layer4.1.conv2']  # one layer
-    assert (model.loss_weight, model.embed_dim, model.temperature) == (3.2,
-                                                                       128,
-                                                                       0.1)
+    assert (model.loss_weight, model.embed_dim,
+            model.temperature) == (3.2, 128, 0.1)
     assert dict(model.memory_bank) == dict(
-        size=795, num_negatives=4096, momentum=0.5, positive='bank',
+        size=795,
+        num_negatives=4096,
+        momentum=0.5,
+        positive='bank',
         reduction='sum')

@@ -98,8 +98,11 @@ def test_wrapper_pairs_each_image_with_itself():
     for name in layers:
         critic = model.critics[name.replace('.', '__')]
 
-        def spy(z_binary, z_latent, sample_idx=None, _name=name, _fw=critic
-                .forward):
+        def spy(z_binary,
+                z_latent,
+                sample_idx=None,
+                _name=name,
+                _fw=critic.forward):
             received[_name] = (z_binary.detach(), z_latent.detach())
             return _fw(z_binary, z_latent, sample_idx)
 
@@ -181,15 +184,18 @@ def images(num: int, seed: int, offset: int = 0) -> dict:
         sample.gt_sem_seg = PixelData(
             data=torch.randint(0, NUM_CLASSES, (1, 32, 32), generator=gen))
         sample.set_metainfo(
-            dict(img_shape=(32, 32), ori_shape=(32, 32),
-                 pad_shape=(32, 32), sample_idx=offset + i))
+            dict(
+                img_shape=(32, 32),
+                ori_shape=(32, 32),
+                pad_shape=(32, 32),
+                sample_idx=offset + i))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
 
-@pytest.mark.parametrize('memory_bank', [
-    None, dict(size=32, num_negatives=16, momentum=0.5)
-], ids=['in_batch', 'memory_bank'])
+@pytest.mark.parametrize(
+    'memory_bank', [None, dict(size=32, num_negatives=16, momentum=0.5)],
+    ids=['in_batch', 'memory_bank'])
 def test_trained_heads_tell_aligned_from_rolled_held_out_pairs(memory_bank):
     """After training only the heads through the wrapper's loss, held-out
     aligned pairs score a lower InfoNCE than pairs rolled by one image.
@@ -253,13 +259,17 @@ def test_quickstart_memory_bank_loss_at_initialisation_is_of_order_log_n():
         sample.gt_depth_map = PixelData(
             data=torch.rand(1, 48, 64, generator=gen) * 9 + 0.5)
         sample.set_metainfo(
-            dict(img_shape=(48, 64), ori_shape=(48, 64),
-                 pad_shape=(48, 64), sample_idx=3 * i))
+            dict(
+                img_shape=(48, 64),
+                ori_shape=(48, 64),
+                pad_shape=(48, 64),
+                sample_idx=3 * i))
         samples.append(sample)
     data = dict(
         inputs=[
-            torch.randint(0, 256, (3, 48, 64), generator=gen,
-                          dtype=torch.uint8) for _ in range(4)
+            torch.randint(
+                0, 256, (3, 48, 64), generator=gen, dtype=torch.uint8)
+            for _ in range(4)
         ],
         data_samples=samples)
     with torch.no_grad():

@@ -125,12 +125,12 @@ def test_momentum_update_of_the_batch_entries_only():
     idx = torch.tensor([3, 7])
     old_b, old_f = memory.bank_binary.clone(), memory.bank_latent.clone()
     critic(zb, zf, idx)
-    for new, old, z in ((memory.bank_binary, old_b, zb),
-                        (memory.bank_latent, old_f, zf)):
+    for new, old, z in ((memory.bank_binary, old_b, zb), (memory.bank_latent,
+                                                          old_f, zf)):
         for k, i in enumerate(idx.tolist()):
             mixed = 0.8 * old[i].numpy() + 0.2 * z[k].numpy()
-            assert new[i].numpy() == pytest.approx(
-                mixed / np.linalg.norm(mixed))
+            assert new[i].numpy() == pytest.approx(mixed /
+                                                   np.linalg.norm(mixed))
         untouched = [i for i in range(10) if i not in (3, 7)]
         assert torch.equal(new[untouched], old[untouched])
     # no update (and no Z) in eval mode
