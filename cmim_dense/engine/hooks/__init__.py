@@ -1,7 +1,8 @@
 """Hooks: they change state (schedules), never losses."""
 from .binarizer_schedule_hook import BinarizerScheduleHook
+from .cmim_memory_hook import CMIMMemoryHook
 
-__all__ = ['BinarizerScheduleHook']
+__all__ = ['BinarizerScheduleHook', 'CMIMMemoryHook']
 from .atomic_checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
                                      atomic_write)
 from .rng_state_hook import RNGStateHook

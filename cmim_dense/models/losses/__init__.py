@@ -1,13 +1,14 @@
 """Losses: depth losses and CMIM's contrastive loss."""
 from .base_depth_loss import BaseDepthLoss
 from .berhu_loss import BerHuLoss
-from .cmim_nce_loss import CMIMNCELoss, info_nce_loss, memory_nce_loss
+from .cmim_nce_loss import (CMIMNCELoss, bank_scores, crd_nce_loss,
+                            info_nce_loss)
 from .contrast_memory import ContrastMemory
 from .depth_l1_loss import DepthL1Loss
 from .depth_silog_loss import SILOG_VARIANTS, DepthSiLogLoss
 
 __all__ = [
     'BaseDepthLoss', 'BerHuLoss', 'DepthL1Loss', 'DepthSiLogLoss',
-    'SILOG_VARIANTS', 'CMIMNCELoss', 'ContrastMemory', 'info_nce_loss',
-    'memory_nce_loss'
+    'SILOG_VARIANTS', 'CMIMNCELoss', 'ContrastMemory', 'bank_scores',
+    'crd_nce_loss', 'info_nce_loss'
 ]

@@ -12,12 +12,23 @@ across DDP ranks)::
                       + log softmax_j(z_F,i . z_B,j / tau)_i ]
     I(A_B; A_F) >= log B - L
 
-Memory-bank NCE (CRD form), ``N`` negatives per positive drawn from banks of
-``M`` entries keyed by the sample index, critic
-``h(s) = exp(s) / (exp(s) + N / M)`` with ``s = z . z' / tau``::
+Memory-bank NCE, the form of the released code (CRD's): banks ``mem_B``,
+``mem_F`` of ``M`` entries (the training set) keyed by the sample index;
+``K = min(N, M - 1)`` negatives per positive. The binary-anchored side scores
+``z_B,i`` against the latent bank, the positive being the bank row of the
+same image ``mem_F[i]`` (from the previous update, no gradient; or the live
+``z_F,i`` with ``positive='live'``) and the negatives ``mem_F[j]``, ``j``
+drawn without replacement among the other entries::
 
-    L_side = - mean_i log h(s_pos,i) - N * mean_{i,j} log(1 - h(s_neg,ij))
-    L = (L_B-anchored + L_F-anchored) / 2,    logged bound: log N - L
+    P(s) = exp(s) / Z_B,   s = z_B,i . mem_F[j] / tau,
+    Z_B  = mean(exp(s)) * M   over the first batch's scores, then fixed
+    L_B  = - 1/n sum_i [ log(P_i+ / (P_i+ + K/M))
+                         + sum_j log((K/M) / (P_ij + K/M)) ]
+
+and symmetrically ``L_F`` (anchor ``z_F``, latent bank -> binary bank,
+``Z_F``). ``L = (L_B + L_F) / 2`` (``reduction='mean'``, ours) or
+``L_B + L_F`` (``reduction='sum'``, the released code); the logged bound is
+``log K - (L_B + L_F) / 2`` in both cases.
 """
 import math
 from typing import Optional, Tuple
@@ -27,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
-from ..utils.dist_utils import gather_with_grad
+from ..utils.dist_utils import gather_with_grad, world_info
 from .contrast_memory import ContrastMemory
 
 
@@ -58,38 +69,52 @@ def info_nce_loss(z_binary: Tensor, z_latent: Tensor,
     return (loss_b + loss_f) / 2, all_binary.shape[0]
 
 
-def _nce_side(anchor: Tensor, positive: Tensor, negatives: Tensor,
-              temperature: float, log_noise: float) -> Tensor:
-    """``- mean log h(pos) - N mean log(1 - h(neg))`` for one anchor side."""
-    pos = (anchor * positive).sum(1) / temperature
-    neg = torch.einsum('nd,nkd->nk', anchor, negatives) / temperature
-    # log h(s) = -softplus(log(N/M) - s); log(1 - h(s)) = -softplus(s - ...)
-    log_h_pos = -F.softplus(log_noise - pos)
-    log_not_h_neg = -F.softplus(neg - log_noise)
-    return -log_h_pos.mean() - negatives.shape[1] * log_not_h_neg.mean()
+POSITIVES = ('bank', 'live')
+REDUCTIONS = ('mean', 'sum')
 
 
-def memory_nce_loss(z_binary: Tensor, z_latent: Tensor,
-                    negatives_binary: Tensor, negatives_latent: Tensor,
-                    temperature: float, bank_size: int) -> Tensor:
-    """Symmetric CRD-form NCE with negatives from memory banks.
+def crd_nce_loss(pos_logits: Tensor, neg_logits: Tensor,
+                 bank_size: int) -> Tensor:
+    """One side of the memory-bank NCE, from normalised log-scores.
+
+    With ``log P = s - log Z`` and ``K`` negatives per positive out of a bank
+    of ``M`` entries (noise probability ``K/M``)::
+
+        log D1 = log(P+ / (P+ + K/M)),  log D0 = log((K/M) / (P- + K/M))
+        L = -(sum log D1 + sum log D0) / n
+
+    computed as softplus terms (no epsilon, no overflow).
 
     Args:
-        z_binary, z_latent (Tensor): ``(n, d)`` embeddings (positives).
-        negatives_binary, negatives_latent (Tensor): ``(n, N, d)`` bank
-            entries of other samples, from the binary / latent bank.
-        temperature (float): ``tau``.
+        pos_logits (Tensor): ``(n,)`` ``log P`` of the positives.
+        neg_logits (Tensor): ``(n, K)`` ``log P`` of the negatives.
         bank_size (int): ``M``.
 
     Returns:
-        Tensor: The loss.
+        Tensor: The loss of this side.
     """
-    log_noise = math.log(negatives_binary.shape[1] / bank_size)
-    loss_b = _nce_side(z_binary, z_latent, negatives_latent, temperature,
-                       log_noise)
-    loss_f = _nce_side(z_latent, z_binary, negatives_binary, temperature,
-                       log_noise)
-    return (loss_b + loss_f) / 2
+    log_noise = math.log(neg_logits.shape[1] / bank_size)
+    log_d1 = -F.softplus(log_noise - pos_logits)
+    log_d0 = -F.softplus(neg_logits - log_noise)
+    return -(log_d1.sum() + log_d0.sum()) / pos_logits.shape[0]
+
+
+def bank_scores(anchor: Tensor, positive: Tensor, negatives: Tensor,
+                temperature: float) -> Tuple[Tensor, Tensor]:
+    """Scores ``s = <anchor, candidate> / tau`` of a positive and negatives.
+
+    Args:
+        anchor (Tensor): ``(n, d)`` live embeddings.
+        positive (Tensor): ``(n, d)`` the positive of each anchor.
+        negatives (Tensor): ``(n, K, d)`` bank rows of other samples.
+        temperature (float): ``tau``.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(n,)`` and ``(n, K)`` scores.
+    """
+    pos = (anchor * positive).sum(1) / temperature
+    neg = torch.einsum('nd,nkd->nk', anchor, negatives) / temperature
+    return pos, neg
 
 
 @MODELS.register_module()
@@ -100,9 +125,17 @@ class CMIMNCELoss(nn.Module):
         temperature (float): ``tau``. Defaults to 0.1.
         embed_dim (int): Embedding dimension (for the memory bank).
             Defaults to 128.
-        memory_bank (dict, optional): ``dict(size=M, num_negatives=N,
-            momentum=m)`` for the memory-bank NCE form; None for in-batch
-            InfoNCE. Defaults to None.
+        memory_bank (dict, optional): The memory-bank NCE form (module
+            docstring): ``dict(size=M, num_negatives=N, momentum=m,
+            positive='bank', reduction='mean')``. ``size``: the training set
+            length, or None to take it from the training set with
+            :class:`~cmim_dense.engine.hooks.CMIMMemoryHook`;
+            ``num_negatives`` (4096) and ``momentum`` (0.5): see
+            :class:`ContrastMemory`; ``positive``: ``'bank'`` (the other
+            side's bank row, as the released code) or ``'live'`` (the other
+            side's current embedding); ``reduction``: ``'mean'`` or
+            ``'sum'`` (the released code) of the two sides. None for
+            in-batch InfoNCE. Defaults to None.
     """
 
     def __init__(self,
@@ -114,14 +147,29 @@ class CMIMNCELoss(nn.Module):
             raise ValueError(f'temperature must be positive, got '
                              f'{temperature}')
         self.temperature = temperature
-        self.memory = None if memory_bank is None else ContrastMemory(
-            dim=embed_dim, **memory_bank)
+        self.memory = None
+        if memory_bank is not None:
+            memory_bank = dict(memory_bank)
+            self.positive = memory_bank.pop('positive', 'bank')
+            self.reduction = memory_bank.pop('reduction', 'mean')
+            if self.positive not in POSITIVES:
+                raise ValueError(f'memory_bank.positive must be one of '
+                                 f'{POSITIVES}, got {self.positive!r}')
+            if self.reduction not in REDUCTIONS:
+                raise ValueError(f'memory_bank.reduction must be one of '
+                                 f'{REDUCTIONS}, got {self.reduction!r}')
+            if 'size' not in memory_bank:
+                raise ValueError(
+                    'memory_bank needs size: the training set length, or '
+                    'None to take it from the training set with '
+                    'CMIMMemoryHook')
+            self.memory = ContrastMemory(dim=embed_dim, **memory_bank)
 
     def forward(self,
                 z_binary: Tensor,
                 z_latent: Tensor,
                 sample_idx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        """Loss and mutual-information lower bound (``log N - L``).
+        """Loss and mutual-information lower bound.
 
         Args:
             z_binary, z_latent (Tensor): ``(n, d)`` normalised embeddings.
@@ -129,7 +177,9 @@ class CMIMNCELoss(nn.Module):
                 by the memory bank.
 
         Returns:
-            tuple[Tensor, Tensor]: The loss and the detached bound.
+            tuple[Tensor, Tensor]: The loss and the detached bound
+            (``log B - L`` in-batch, ``log K - (L_B + L_F) / 2`` with the
+            memory bank).
         """
         if z_binary.shape != z_latent.shape:
             raise ValueError(f'embeddings differ in shape: binary '
@@ -143,13 +193,36 @@ class CMIMNCELoss(nn.Module):
             raise ValueError(
                 'the CMIM memory bank needs the sample index of every image: '
                 "add 'sample_idx' to PackSegInputs' meta_keys")
+        loss_b, loss_f = self.memory_losses(z_binary, z_latent, sample_idx)
+        mean = (loss_b + loss_f) / 2
+        loss = loss_b + loss_f if self.reduction == 'sum' else mean
+        bound = math.log(self.memory.effective_negatives) - mean.detach()
+        return loss, bound
+
+    def memory_losses(self, z_binary: Tensor, z_latent: Tensor,
+                      sample_idx: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(L_B, L_F)`` of the memory-bank form; updates the banks (and
+        sets Z on the first call) in training mode."""
         memory = self.memory
         memory.check_indices(sample_idx)
+        if self.training and not memory._synced and world_info()[1] > 1:
+            memory.broadcast_()  # no CMIMMemoryHook did it before training
         negatives = memory.sample_negatives(sample_idx)
-        loss = memory_nce_loss(z_binary, z_latent,
-                               memory.bank_binary[negatives].to(z_binary),
-                               memory.bank_latent[negatives].to(z_latent),
-                               self.temperature, memory.size)
+        bank_b = memory.bank_binary.to(z_binary)
+        bank_f = memory.bank_latent.to(z_latent)
+        if self.positive == 'bank':
+            pos_b, pos_f = bank_b[sample_idx], bank_f[sample_idx]
+        else:
+            pos_b, pos_f = z_binary, z_latent
+        # binary anchor vs the latent bank, latent anchor vs the binary bank
+        pos_bf, neg_bf = bank_scores(z_binary, pos_f, bank_f[negatives],
+                                     self.temperature)
+        pos_fb, neg_fb = bank_scores(z_latent, pos_b, bank_b[negatives],
+                                     self.temperature)
+        log_z_b, log_z_f = memory.log_normalizers((pos_bf, neg_bf),
+                                                  (pos_fb, neg_fb))
+        loss_b = crd_nce_loss(pos_bf - log_z_b, neg_bf - log_z_b, memory.size)
+        loss_f = crd_nce_loss(pos_fb - log_z_f, neg_fb - log_z_f, memory.size)
         if self.training:
             memory.update(sample_idx, z_binary.detach(), z_latent.detach())
-        return loss, math.log(memory.num_negatives) - loss.detach()
+        return loss_b, loss_f
