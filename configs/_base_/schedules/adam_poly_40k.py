@@ -1,5 +1,6 @@
 # Adam + poly decay, 40k iterations (batch 8: about 400 epochs of the 795
-# NYUD-v2 training frames), validation every 4k.
+# NYUD-v2 training frames), validation every 4k: the segmentation protocol
+# (ours).
 optimizer = dict(type='Adam', lr=2e-4, weight_decay=1e-4)
 # skips (and logs) a step whose loss or gradient is not finite
 optim_wrapper = dict(
@@ -19,4 +20,6 @@ default_hooks = dict(
     checkpoint=dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=4000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='MultiTaskVisualizationHook'))
+    visualization=dict(type='MultiTaskVisualizationHook'),
+    # logs (loudly if none) and records the backbone's ImageNet checkpoint
+    backbone_init=dict(type='BackboneInitHook'))
