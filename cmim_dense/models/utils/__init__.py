@@ -6,11 +6,12 @@ from .binary_packing import (is_packed_checkpoint, load_packed_checkpoint,
                              pack_checkpoint, pack_state_dict,
                              unpack_state_dict)
 from .pretrained_backbone_init import (PretrainedBackboneInit,
-                                       check_checkpoint_file)
+                                       check_checkpoint_file,
+                                       drop_checkpoint_inits)
 
 __all__ = [
     'ActivationRecorder', 'resolve_layers', 'binarize_modules',
     'DEFAULT_KEEP_FP', 'pack_state_dict', 'unpack_state_dict',
     'pack_checkpoint', 'load_packed_checkpoint', 'is_packed_checkpoint',
-    'PretrainedBackboneInit', 'check_checkpoint_file'
+    'PretrainedBackboneInit', 'check_checkpoint_file', 'drop_checkpoint_inits'
 ]

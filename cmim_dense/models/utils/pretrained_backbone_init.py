@@ -1,7 +1,7 @@
 """``init_cfg=dict(type='PretrainedBackbone', ...)``: an ImageNet checkpoint
 that must exist, with a message saying where users get it."""
 import os.path as osp
-from typing import Optional
+from typing import Any, List, Optional
 
 from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit
@@ -113,3 +113,35 @@ class PretrainedBackboneInit:
         """
         return (f'{type(self).__name__}(checkpoint={self.checkpoint!r}, '
                 f'source={self.source!r})')
+
+
+def drop_checkpoint_inits(cfg: Any) -> List[str]:
+    """Set to None every module's ``init_cfg`` that names a checkpoint.
+
+    For tools whose result does not depend on the weights (speed, memory,
+    FLOPs): they then run without the ImageNet files. Works in place on a
+    config (``Config``/``ConfigDict``/dict/list).
+
+    Args:
+        cfg (Any): A model config or a part of one.
+
+    Returns:
+        list[str]: The checkpoints no longer loaded.
+    """
+    dropped: List[str] = []
+    if isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            dropped += drop_checkpoint_inits(item)
+        return dropped
+    if not isinstance(cfg, dict):
+        return dropped
+    for value in cfg.values():
+        dropped += drop_checkpoint_inits(value)
+    init_cfg = cfg.get('init_cfg')
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    named = [c['checkpoint'] for c in cfgs
+             if isinstance(c, dict) and c.get('checkpoint')]
+    if named and 'type' in cfg:
+        cfg['init_cfg'] = None
+        dropped += [str(c) for c in named]
+    return dropped
