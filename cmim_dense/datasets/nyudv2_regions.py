@@ -128,7 +128,9 @@ def region_mask(region: str, height: int, width: int) -> np.ndarray:
     return mask
 
 
-def eval_region_box(region: str, height: int, width: int,
+def eval_region_box(region: str,
+                    height: int,
+                    width: int,
                     cropped_to: Optional[str] = None) -> Box:
     """The evaluated window of a ground truth, given how it was loaded.
 

@@ -51,9 +51,12 @@ class RegionIoUMetric(IoUMetric):
         label = sample['gt_sem_seg']['data']
         height, width = label.shape[-2:]
         top, bottom, left, right = eval_region_box(
-            self.eval_region, height, width,
+            self.eval_region,
+            height,
+            width,
             cropped_to=sample.get('crop_region'))
-        inside = torch.zeros((height, width), dtype=torch.bool,
+        inside = torch.zeros((height, width),
+                             dtype=torch.bool,
                              device=label.device)
         inside[top:bottom, left:right] = True
         masked = torch.where(inside, label,
@@ -71,5 +74,4 @@ class RegionIoUMetric(IoUMetric):
             data_samples (Sequence[dict]): Model outputs with
                 ``pred_sem_seg`` and ``gt_sem_seg``.
         """
-        super().process(data_batch,
-                        [self._windowed(s) for s in data_samples])
+        super().process(data_batch, [self._windowed(s) for s in data_samples])

@@ -1,6 +1,8 @@
 # CMIM piled on deeplabv3_reactnet-a-d8_adam-100e_nyudv2-mtl-480x640-multitask.py:
 # only these lines differ.
-_base_ = ['./deeplabv3_reactnet-a-d8_adam-100e_nyudv2-mtl-480x640-multitask.py']
+_base_ = [
+    './deeplabv3_reactnet-a-d8_adam-100e_nyudv2-mtl-480x640-multitask.py'
+]
 model = dict(
     _delete_=True,
     type='CMIM',

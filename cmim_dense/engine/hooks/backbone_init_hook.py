@@ -94,8 +94,8 @@ class BackboneInitHook(Hook):
         loaded: List[Tuple[str, str]] = [(n, s) for n, s in sources.items()
                                          if s != SCRATCH]
         for name, source in loaded:
-            print_log(f'backbone_init: {name} from {source[11:]}',
-                      logger='current')
+            print_log(
+                f'backbone_init: {name} from {source[11:]}', logger='current')
         if not scratch:
             return
         if load_from:

@@ -85,7 +85,8 @@ class PretrainedBackboneInit:
             PretrainedInit(
                 checkpoint=self.checkpoint,
                 prefix=self.prefix,
-                map_location=self.map_location)(module)
+                map_location=self.map_location)(
+                    module)
             return
         # the backbone's own loader (called from its BaseModule.init_weights,
         # before its children are initialised: they are initialised inside
@@ -101,8 +102,8 @@ class PretrainedBackboneInit:
         finally:
             module.init_cfg = given
         print_log(
-            f'{type(module).__name__}: initialised from {self.checkpoint}'
-            + (f' ({self.source})' if self.source else ''),
+            f'{type(module).__name__}: initialised from {self.checkpoint}' +
+            (f' ({self.source})' if self.source else ''),
             logger='current')
 
     def __repr__(self) -> str:
@@ -139,8 +140,10 @@ def drop_checkpoint_inits(cfg: Any) -> List[str]:
         dropped += drop_checkpoint_inits(value)
     init_cfg = cfg.get('init_cfg')
     cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    named = [c['checkpoint'] for c in cfgs
-             if isinstance(c, dict) and c.get('checkpoint')]
+    named = [
+        c['checkpoint'] for c in cfgs
+        if isinstance(c, dict) and c.get('checkpoint')
+    ]
     if named and 'type' in cfg:
         cfg['init_cfg'] = None
         dropped += [str(c) for c in named]

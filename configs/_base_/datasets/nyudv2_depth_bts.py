@@ -7,53 +7,40 @@
 # nearest interpolation, corners 0 = invalid), a 416x544 random crop,
 # horizontal flip, photometric jitter. Test: the whole 480x640 frame, scored
 # inside the Eigen crop, metrics per image then averaged.
+_base_ = ['./nyudv2_loaders.py']
 dataset_type = 'NYUDv2MonoDepthDataset'
 data_root = 'data/nyu'
 tasks = ('depth', )
 crop_size = (416, 544)  # (h, w)
-meta_keys = ('img_path', 'ori_shape', 'img_shape', 'pad_shape',
-             'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
-             'sample_idx', 'crop_region')
 train_pipeline = [
     dict(type='LoadNYUDv2Image'),
     dict(type='LoadNYUDv2Annotations'),
-    dict(type='RandomRotate', prob=1.0, degree=2.5, pad_val=0,
-         seg_pad_val=0),
+    dict(type='RandomRotate', prob=1.0, degree=2.5, pad_val=0, seg_pad_val=0),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='RandomFlip', prob=0.5),
     # BTS jitters gamma, brightness and colour; mmseg's distortion instead
     dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 test_pipeline = [
     dict(type='LoadNYUDv2Image'),
     dict(type='Resize', scale=(640, 480), keep_ratio=True),
     dict(type='LoadNYUDv2Annotations'),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 train_dataloader = dict(
     batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='train',
         tasks=tasks,
         crop_region='bts_train',
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='test',
         tasks=tasks,
-        test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # the monocular-depth convention: Eigen crop, valid 1e-3 < gt < 10 m,

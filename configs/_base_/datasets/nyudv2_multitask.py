@@ -5,15 +5,11 @@
 # NYUD_MT window that the multi-task anchors train and score on (the
 # NYUD_MT folders, already 425x560, are kept whole), then resized to the
 # 480x640 network input (MTL-PyTorch's FixedResize).
-dataset_type = 'NYUDv2MatDataset'
-data_root = 'data/nyudv2'
+_base_ = ['./nyudv2_loaders.py']
 tasks = ('seg', 'depth')
 crop_region = 'nyud_mt'
 window_size = (425, 560)  # (h, w) of the NYUD_MT window
 input_scale = (640, 480)  # (w, h) of the network input
-meta_keys = ('img_path', 'ori_shape', 'img_shape', 'pad_shape',
-             'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
-             'sample_idx', 'crop_region')  # sample_idx: CMIM's memory bank
 train_pipeline = [
     dict(type='LoadNYUDv2Image'),
     dict(type='LoadNYUDv2Annotations'),  # the dataset's tasks
@@ -32,7 +28,7 @@ train_pipeline = [
         scale=input_scale,
         keep_ratio=False,
         interpolation='bicubic'),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 # the image is resized to 480x640; the ground truth is loaded after the
 # resize, so predictions are scored at the window's 425x560
@@ -44,33 +40,13 @@ test_pipeline = [
         keep_ratio=False,
         interpolation='bicubic'),
     dict(type='LoadNYUDv2Annotations'),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        tasks=tasks,
-        crop_region=crop_region,
-        pipeline=train_pipeline))
+        tasks=tasks, crop_region=crop_region, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        tasks=tasks,
-        crop_region=crop_region,
-        test_mode=True,
-        pipeline=test_pipeline))
+    dataset=dict(tasks=tasks, crop_region=crop_region, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # mIoU and the depth errors over the same NYUD_MT window, depth aggregated
 # over all valid test pixels at once (MTL-PyTorch's DepthMeter)

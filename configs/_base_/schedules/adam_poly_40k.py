@@ -7,7 +7,11 @@ optim_wrapper = dict(
     type='NonFiniteGuardOptimWrapper', optimizer=optimizer, policy='skip')
 param_scheduler = [
     dict(
-        type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=40000,
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=40000,
         by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
