@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / 'configs'
 LEAF_CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
                       if '_base_' not in p.parts)
-DATASET_CONFIGS = sorted((CONFIG_DIR / '_base_' / 'datasets').glob('*.py'))
+# the dataset configs (those that evaluate; nyudv2_loaders.py holds parts)
+DATASET_CONFIGS = sorted(
+    p for p in (CONFIG_DIR / '_base_' / 'datasets').glob('*.py')
+    if 'test_evaluator' in p.read_text())
 SIZE = 64  # the fake batches are SIZE x SIZE
 FRAME = (48, 64)  # (h, w) of the tiny frames
 CROP = (16, 24)  # train crop, within the smallest rescale (0.5x)

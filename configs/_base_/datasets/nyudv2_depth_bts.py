@@ -22,12 +22,6 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
-test_pipeline = [
-    dict(type='LoadNYUDv2Image'),
-    dict(type='Resize', scale=(640, 480), keep_ratio=True),
-    dict(type='LoadNYUDv2Annotations'),
-    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
-]
 train_dataloader = dict(
     batch_size=4,
     dataset=dict(
@@ -37,11 +31,7 @@ train_dataloader = dict(
         crop_region='bts_train',
         pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        tasks=tasks,
-        pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, tasks=tasks))
 test_dataloader = val_dataloader
 # the monocular-depth convention: Eigen crop, valid 1e-3 < gt < 10 m,
 # per-image metrics averaged over the test frames

@@ -21,16 +21,8 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
-# the image is resized to 480x640 (a no-op on the real frames); the ground
-# truth is loaded after the resize, so it is never resized nor cropped
-test_pipeline = [
-    dict(type='LoadNYUDv2Image'),
-    dict(type='Resize', scale=(640, 480), keep_ratio=True),
-    dict(type='LoadNYUDv2Annotations'),
-    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
-]
 train_dataloader = dict(dataset=dict(tasks=tasks, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(tasks=tasks, pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(tasks=tasks))
 test_dataloader = val_dataloader
 seg_evaluator = dict(
     type='RegionIoUMetric', iou_metrics=['mIoU'], eval_region='full')
