@@ -14,8 +14,9 @@ from .nyudv2_mono_depth_dataset import NYUDv2MonoDepthDataset
 from .nyudv2_splits import load_nyudv2_splits, save_nyudv2_splits
 from .synthetic_nyudv2 import (SYNTHETIC_RAW_IDS, generate_synthetic_nyudv2,
                                render_synthetic_frame)
-from .transforms import (LoadNYUDv2Annotations, LoadNYUDv2Image,
-                         NYUDv2CropBorder)
+from .nyudv2_regions import REGIONS, crop_to_region, region_box
+from .transforms import (DepthAwareRandomResize, LoadNYUDv2Annotations,
+                         LoadNYUDv2Image, NYUDv2CropBorder)
 
 __all__ = [
     'BaseNYUDv2Dataset', 'NYUDv2MatDataset', 'NYUDv2FolderDataset',
@@ -24,6 +25,7 @@ __all__ = [
     'load_nyudv2_splits', 'save_nyudv2_splits', 'generate_synthetic_nyudv2',
     'render_synthetic_frame', 'SYNTHETIC_RAW_IDS', 'convert_nyudv2_to_folders',
     'LoadNYUDv2Image', 'LoadNYUDv2Annotations', 'NYUDv2CropBorder',
+    'DepthAwareRandomResize', 'REGIONS', 'region_box', 'crop_to_region',
     'NYU40_CLASSES', 'NYU13_CLASSES', 'NYU894_NAMES', 'MAP_894_TO_40',
     'MAP_40_TO_13', 'nyudv2_classes', 'nyudv2_palette', 'nyudv2_label_lut'
 ]

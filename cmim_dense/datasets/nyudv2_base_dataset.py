@@ -6,6 +6,7 @@ from mmengine.dataset import BaseDataset
 
 from .nyudv2_class_tables import (IGNORE_INDEX, NYU40_CLASSES, nyudv2_classes,
                                   nyudv2_palette)
+from .nyudv2_regions import check_region
 
 KNOWN_TASKS = ('seg', 'depth')
 
@@ -25,6 +26,10 @@ class BaseNYUDv2Dataset(BaseDataset):
       ``label_source`` (``'nyu894'`` raw ids or ``'nyu40'``) and
       ``num_classes``; for ``'depth'``: ``depth_map_path`` with
       ``depth_scale`` (to metres) or the ``.mat`` field ``depth_field``;
+    - ``crop_region`` (the ``crop_region`` argument: the loaders cut image
+      and maps to that window right after reading them; packed with
+      ``PackSegInputs(meta_keys=(..., 'crop_region'))`` it tells the
+      region-aware metrics that the ground truth is already cut);
     - ``seg_fields`` (empty; the loaders append ``gt_seg_map`` and
       ``gt_depth_map`` so that geometric transforms apply to them);
     - ``sample_idx`` (added by :meth:`get_data_info`: the index into the
@@ -40,6 +45,11 @@ class BaseNYUDv2Dataset(BaseDataset):
         tasks (Sequence[str]): Subset of ``('seg', 'depth')`` in the
             layout's ``SUPPORTED_TASKS``. Defaults to ``('seg', 'depth')``.
         num_classes (int): 40 (default) or 13.
+        crop_region (str): Window of
+            :data:`~cmim_dense.datasets.nyudv2_regions.REGIONS` every frame
+            is cut to at load time (``'nyud_mt'``: the 425 x 560 frames of
+            the multi-task anchors; ``'bts_train'``: BTS's training crop).
+            Defaults to ``'full'`` (no cut).
         metainfo (dict, optional): Overrides of the metainfo (e.g. palette).
         pipeline (list): Transforms. Defaults to ``[]``.
         indices (int | Sequence[int], optional): Keep only these samples.
@@ -57,6 +67,7 @@ class BaseNYUDv2Dataset(BaseDataset):
                  data_root: str = '',
                  tasks: Sequence[str] = ('seg', 'depth'),
                  num_classes: int = 40,
+                 crop_region: str = 'full',
                  metainfo: Optional[dict] = None,
                  pipeline: List[Union[dict, Callable]] = [],
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -78,6 +89,8 @@ class BaseNYUDv2Dataset(BaseDataset):
                 f'annotations (supported tasks: {self.SUPPORTED_TASKS})')
         self.tasks = tasks
         self.num_classes = num_classes
+        self.crop_region = check_region(
+            crop_region, f'{self.__class__.__name__}: crop_region')
         meta = dict(
             classes=nyudv2_classes(num_classes),
             palette=nyudv2_palette(num_classes),
@@ -121,7 +134,11 @@ class BaseNYUDv2Dataset(BaseDataset):
         Returns:
             dict: The frame's data info.
         """
-        info = dict(tasks=self.tasks, seg_fields=[], reduce_zero_label=False)
+        info = dict(
+            tasks=self.tasks,
+            seg_fields=[],
+            reduce_zero_label=False,
+            crop_region=self.crop_region)
         if 'seg' in self.tasks:
             info['num_classes'] = self.num_classes
         info.update(fields)

@@ -11,15 +11,21 @@ come from the dataset's ``metainfo['classes']`` (set on the evaluator by
 the runner): the 40 NYUD-v2 classes (wall, floor, cabinet, ..., otherprop;
 labels 0..39 after the 0 -> 255, c -> c - 1 convention) or the 13 classes
 (bed, books, ceiling, ..., window). Depth uses :class:`DepthEvalMetric`.
-Both run in one evaluator on a multi-task model::
+:class:`RegionIoUMetric` is ``IoUMetric`` over an evaluation window
+(``eval_region``: ``'full'``, ``'nyud_mt'``, ``'eigen'``), the same window
+``DepthEvalMetric(eval_region=...)`` scores. Both run in one evaluator on a
+multi-task model::
 
     test_evaluator = [
-        dict(type='IoUMetric', iou_metrics=['mIoU']),
-        # monocular-depth convention; multi-task convention:
-        # eigen_crop=False, aggregation='pixel'
-        dict(type='DepthEvalMetric', eigen_crop=True, aggregation='image'),
+        dict(type='RegionIoUMetric', iou_metrics=['mIoU'],
+             eval_region='nyud_mt'),
+        # multi-task convention; monocular-depth convention:
+        # eval_region='eigen', aggregation='image'
+        dict(type='DepthEvalMetric', eval_region='nyud_mt',
+             aggregation='pixel'),
     ]
 """
 from .depth_eval_metric import DepthEvalMetric
+from .region_iou_metric import RegionIoUMetric
 
-__all__ = ['DepthEvalMetric']
+__all__ = ['DepthEvalMetric', 'RegionIoUMetric']

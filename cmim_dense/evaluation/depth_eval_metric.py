@@ -15,6 +15,9 @@ from mmengine.utils import mkdir_or_exist
 from prettytable import PrettyTable
 from torch import Tensor
 
+from cmim_dense.datasets.nyudv2_regions import (REFERENCE_FRAME, REGIONS,
+                                                 check_region,
+                                                 eval_region_box, region_box)
 from cmim_dense.registry import METRICS
 
 #: Per-image sufficient statistics; every metric is a function of their sums.
@@ -33,7 +36,7 @@ class DepthEvalMetric(BaseMetric):
     For each image, the evaluated pixels are those with a valid ground
     truth, ``min_depth < gt < max_depth`` (default ``1e-3 < gt < 10`` m;
     ``gt = 0``, negative and NaN depths are therefore invalid), inside the
-    Eigen crop if ``eigen_crop``; the bounds are compared in the GT's dtype
+    evaluation window ``eval_region``; the bounds are compared in the GT's dtype
     (as numpy does in BTS: a 1 mm float32 depth is not ``> 1e-3``). The
     prediction is clamped to ``[min_depth, max_depth]`` (``clamp_pred``).
     With ``e = log pred - log gt`` and ``r = max(gt / pred, pred / gt)``:
@@ -57,15 +60,22 @@ class DepthEvalMetric(BaseMetric):
     averages over the images; ``'pixel'`` (multi-task convention,
     MTL-PyTorch/InvPT) computes them once over all evaluated pixels of the
     whole set. The two give different numbers: a report must say which.
-    The usual settings are ``eigen_crop=True, aggregation='image'``
-    (monocular) and ``eigen_crop=False, aggregation='pixel'`` (multi-task).
+    The usual settings are ``eval_region='eigen', aggregation='image'``
+    (monocular) and ``eval_region='nyud_mt', aggregation='pixel'``
+    (multi-task).
 
-    Eigen crop: rows 45:471, columns 41:601 of the 480 x 640 frame. A ground
-    truth of another size is accepted only if it is a rescaled 480 x 640
-    frame (aspect ratio 3:4 within 1 %): the bounds are then scaled by
-    ``H / 480`` and ``W / 640`` and rounded half up (e.g. 240 x 320 ->
-    rows 23:236, cols 21:301). Any other size (e.g. the already cropped
-    425 x 560 of ATRC/InvPT) raises a ``ValueError``.
+    Evaluation window (``eval_region``, see
+    :data:`~cmim_dense.datasets.nyudv2_regions.REGIONS`): ``'full'`` (the
+    whole ground truth), ``'nyud_mt'`` (the 425 x 560 window of the
+    multi-task anchors' frames) or ``'eigen'`` (the Eigen crop, rows
+    45:471, columns 41:601 of the 480 x 640 frame). On a rescaled 480 x 640
+    ground truth (aspect ratio 3:4 within 1 %) the bounds are scaled by
+    ``H / 480`` and ``W / 640`` and rounded half up (e.g. ``eigen`` on
+    240 x 320 -> rows 23:236, cols 21:301). A ground truth already cut to
+    the window (metainfo ``crop_region`` equal to ``eval_region``, or a
+    frame of the window's own aspect ratio, e.g. the 425 x 560 NYUD_MT
+    frames for ``'nyud_mt'``) is evaluated whole. Any other size (e.g.
+    425 x 560 for ``'eigen'``) raises a ``ValueError``.
 
     Bad input: a prediction whose shape differs from the ground truth's,
     a prediction that is NaN or infinite at an evaluated pixel, or (with
@@ -90,8 +100,11 @@ class DepthEvalMetric(BaseMetric):
             clamp of the prediction). Defaults to 1e-3.
         max_depth (float): Exclusive upper bound of valid GT (and upper
             clamp). Defaults to 10.
-        eigen_crop (bool): Evaluate inside the Eigen crop only. Defaults to
-            False.
+        eigen_crop (bool): Evaluate inside the Eigen crop only (the same as
+            ``eval_region='eigen'``). Defaults to False.
+        eval_region (str, optional): ``'full'``, ``'nyud_mt'`` or
+            ``'eigen'``. Defaults to None: ``'eigen'`` if ``eigen_crop``
+            else ``'full'``.
         aggregation (str): ``'image'`` or ``'pixel'``. Defaults to
             ``'image'``.
         clamp_pred (bool): Clamp predictions to ``[min_depth, max_depth]``.
@@ -109,15 +122,16 @@ class DepthEvalMetric(BaseMetric):
     METRICS = ('d1', 'd2', 'd3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log',
                'log10', 'silog')
     #: (top, bottom, left, right) of the Eigen crop in the reference frame.
-    EIGEN_CROP = (45, 471, 41, 601)
+    EIGEN_CROP = REGIONS['eigen']
     #: Reference frame (H, W) of :attr:`EIGEN_CROP`.
-    EIGEN_FRAME = (480, 640)
+    EIGEN_FRAME = REFERENCE_FRAME
 
     def __init__(self,
                  depth_metrics: Optional[Sequence[str]] = None,
                  min_depth: float = 1e-3,
                  max_depth: float = 10.0,
                  eigen_crop: bool = False,
+                 eval_region: Optional[str] = None,
                  aggregation: str = 'image',
                  clamp_pred: bool = True,
                  output_dir: Optional[str] = None,
@@ -147,6 +161,15 @@ class DepthEvalMetric(BaseMetric):
             raise ValueError('DepthEvalMetric: need 0 < min_depth < '
                              f'max_depth < inf, got {min_depth}, '
                              f'{max_depth}')
+        if eval_region is None:
+            eval_region = 'eigen' if eigen_crop else 'full'
+        check_region(eval_region, 'DepthEvalMetric: eval_region')
+        if eval_region == 'bts_train' or (eigen_crop
+                                          and eval_region != 'eigen'):
+            raise ValueError(
+                'DepthEvalMetric: eval_region must be one of '
+                f"('full', 'nyud_mt', 'eigen'), got {eval_region!r}"
+                f'{" with eigen_crop=True" if eigen_crop else ""}')
         if format_only and output_dir is None:
             raise ValueError('DepthEvalMetric: format_only needs output_dir')
         if depth_png_scale <= 0:
@@ -154,7 +177,8 @@ class DepthEvalMetric(BaseMetric):
         self.metrics = tuple(depth_metrics)
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
-        self.eigen_crop = bool(eigen_crop)
+        self.eval_region = eval_region
+        self.eigen_crop = eval_region == 'eigen'
         self.aggregation = aggregation
         self.clamp_pred = bool(clamp_pred)
         self.output_dir = output_dir
@@ -178,19 +202,7 @@ class DepthEvalMetric(BaseMetric):
         Raises:
             ValueError: If ``H x W`` is not a rescaled 480 x 640 frame.
         """
-        ref_h, ref_w = cls.EIGEN_FRAME
-        sy, sx = height / ref_h, width / ref_w
-        if abs(sy - sx) > 0.01 * max(sy, sx):
-            raise ValueError(
-                f'Eigen crop is defined on 480x640 frames; a {height}x'
-                f'{width} ground truth is not a rescaled 480x640 frame (e.g. '
-                'an already cropped one), so the crop cannot be placed. Set '
-                'eigen_crop=False for such data.')
-        top, bottom, left, right = cls.EIGEN_CROP
-        return (int(math.floor(top * sy + 0.5)),
-                int(math.floor(bottom * sy + 0.5)),
-                int(math.floor(left * sx + 0.5)),
-                int(math.floor(right * sx + 0.5)))
+        return region_box('eigen', height, width)
 
     # ------------------------------------------------------------ process
     @staticmethod
@@ -257,7 +269,9 @@ class DepthEvalMetric(BaseMetric):
                                  'gt_depth_map (use format_only=True for '
                                  'data without ground truth)')
             gt = self._as_2d(gt, 'gt_depth_map', name)
-            self.results.append(self.image_stats(pred, gt, name))
+            self.results.append(
+                self.image_stats(pred, gt, name,
+                                 self._meta(sample, 'crop_region')))
 
     def _save_png(self, pred: Tensor, name: str) -> None:
         value = torch.nan_to_num(pred, nan=0.0) * self.depth_png_scale
@@ -266,34 +280,40 @@ class DepthEvalMetric(BaseMetric):
             osp.join(self.output_dir, f'{name}_depth.png'), value,
             [cv2.IMWRITE_PNG_COMPRESSION, 1])
 
-    def eval_mask(self, gt: Tensor) -> Tensor:
-        """Evaluated pixels of a ground truth (H, W): valid and in crop.
+    def eval_mask(self, gt: Tensor,
+                  cropped_to: Optional[str] = None) -> Tensor:
+        """Evaluated pixels of a ground truth (H, W): valid and in window.
 
         Args:
             gt (Tensor): Ground-truth depth (H, W), metres; the bounds are
                 compared in its dtype.
+            cropped_to (str, optional): Window the ground truth was cut to
+                at load time (metainfo ``crop_region``). Defaults to None.
 
         Returns:
             Tensor: Boolean mask (H, W).
         """
         mask = (gt > self.min_depth) & (gt < self.max_depth)
-        if self.eigen_crop:
-            top, bottom, left, right = self.eigen_crop_box(*gt.shape)
-            crop = torch.zeros_like(mask)
-            crop[top:bottom, left:right] = True
-            mask &= crop
+        if self.eval_region != 'full':
+            top, bottom, left, right = eval_region_box(
+                self.eval_region, *gt.shape, cropped_to=cropped_to)
+            window = torch.zeros_like(mask)
+            window[top:bottom, left:right] = True
+            mask &= window
         return mask
 
     def image_stats(self,
                     pred: Tensor,
                     gt: Tensor,
-                    name: str = 'image') -> Dict[str, Any]:
+                    name: str = 'image',
+                    cropped_to: Optional[str] = None) -> Dict[str, Any]:
         """Sufficient statistics of one image.
 
         Args:
             pred (Tensor): Predicted depth (H, W), metres.
             gt (Tensor): Ground-truth depth (H, W), metres.
             name (str): Image name for messages.
+            cropped_to (str, optional): See :meth:`eval_mask`.
 
         Returns:
             dict: ``name``, ``neg_gt`` (negative GT pixels) and the sums of
@@ -309,7 +329,7 @@ class DepthEvalMetric(BaseMetric):
                 'predictions must be at the ground truth\'s (ori_shape) size')
         # the range test runs in the GT's own dtype (as numpy/BTS compare a
         # float32 map with 1e-3: a 1 mm float32 depth is not > 1e-3)
-        mask = self.eval_mask(gt)
+        mask = self.eval_mask(gt, cropped_to)
         pred, gt = pred.double(), gt.double()
         stats: Dict[str, Any] = dict.fromkeys(_STAT_KEYS, 0.0)
         stats.update(name=name, neg_gt=int((gt < 0).sum()))
@@ -370,11 +390,18 @@ class DepthEvalMetric(BaseMetric):
             log10=stats['log10_abs_err'] / n,
             silog=math.sqrt(max(mean_log_sq - mean_log**2, 0.0)) * 100)
 
+    def _window_note(self) -> str:
+        """str: ``', in the <region> window'`` unless the region is full."""
+        if self.eval_region == 'full':
+            return ''
+        return f', in the {self.eval_region} window'
+
     def settings(self) -> Dict[str, Any]:
         """dict: The evaluation convention, as logged and saved."""
         return dict(
             aggregation=self.aggregation,
             eigen_crop=self.eigen_crop,
+            eval_region=self.eval_region,
             valid_range=[self.min_depth, self.max_depth],
             clamp_pred=self.clamp_pred,
             silog='sqrt(mean(e^2) - mean(e)^2) * 100, e = log pred - log gt')
@@ -409,7 +436,7 @@ class DepthEvalMetric(BaseMetric):
                 f'DepthEvalMetric: {len(skipped)} of {len(results)} images '
                 'have no valid ground-truth pixel '
                 f'({self.min_depth} < gt < {self.max_depth}'
-                f'{", in the Eigen crop" if self.eigen_crop else ""}) and '
+                f'{self._window_note()}) and '
                 f'were skipped: {skipped[:10]}'
                 f'{" ..." if len(skipped) > 10 else ""}',
                 logger,

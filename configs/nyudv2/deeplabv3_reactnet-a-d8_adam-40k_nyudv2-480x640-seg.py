@@ -1,12 +1,10 @@
-# DeepLabV3 on ReActNet-A, output stride 8: NYUD-v2 40-class segmentation,
-# 795/654 frames at 480x640, Adam + poly, 40k iterations of batch 8 (protocol:
-# configs/README.md).
+# DeepLabV3 on ReActNet-A (its authors' ImageNet weights),
+# output stride 8: NYUD-v2 40-class segmentation,
+# the segmentation protocol (ours, mmseg conventions)
+# (configs/README.md, docs/nyudv2_protocols.md).
 _base_ = [
-    '../_base_/models/deeplabv3_os8.py',
+    '../_base_/protocols/nyudv2_seg.py',
     '../_base_/models/backbones/reactnet-a.py',  # swap the backbone here
-    '../_base_/datasets/nyudv2_seg.py',
-    '../_base_/schedules/adam_poly_40k.py',
-    '../_base_/default_runtime.py',
 ]
 model = dict(
     backbone={{_base_.backbone}},

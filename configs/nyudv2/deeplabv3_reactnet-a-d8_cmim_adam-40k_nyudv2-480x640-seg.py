@@ -1,5 +1,5 @@
-# CMIM piled on deeplabv3_reactnet-a-d8_adam-40k_nyudv2-480x640-seg.py: only
-# these lines differ.
+# CMIM piled on deeplabv3_reactnet-a-d8_adam-40k_nyudv2-480x640-seg.py:
+# only these lines differ.
 _base_ = ['./deeplabv3_reactnet-a-d8_adam-40k_nyudv2-480x640-seg.py']
 model = dict(
     _delete_=True,

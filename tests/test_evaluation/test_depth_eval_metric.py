@@ -272,3 +272,68 @@ def test_reference_implementation_random():
     for key in DepthEvalMetric.METRICS:
         expected = np.mean([r[key] for r in refs])
         assert got[key] == pytest.approx(expected, rel=1e-6), key
+
+
+def _windowed_sample(gt, pred, crop_region=None):
+    sample = _sample(gt, pred)
+    if crop_region is not None:
+        sample['crop_region'] = crop_region
+    return sample
+
+
+def test_nyud_mt_window_480x640_hand_values():
+    # errors only outside rows 45:470, cols 41:601 (the 425x560 window) and
+    # 50 pixels of ratio 2 inside it
+    gt = np.full((480, 640), 2.0)
+    pred = np.full((480, 640), 4.0)
+    pred[45:470, 41:601] = 2.0
+    pred[200:205, 300:310] = 1.0
+    n_window = 425 * 560
+    metric = DepthEvalMetric(
+        eval_region='nyud_mt', aggregation='pixel',
+        depth_metrics=['d1', 'rmse'])
+    metric.process({}, [_windowed_sample(gt, pred)])
+    got = metric.evaluate(1)
+    assert got['d1'] == pytest.approx(1 - 50 / n_window)
+    assert got['rmse'] == pytest.approx(math.sqrt(50 / n_window))
+    # one row more than the window: the Eigen crop (45:471) sees row 470
+    pred[470, 41:601] = 1.0
+    eigen = _evaluate(
+        DepthEvalMetric(eval_region='eigen', depth_metrics=['rmse']),
+        [(gt, pred)])
+    assert eigen['rmse'] == pytest.approx(
+        math.sqrt((50 + 560) / (426 * 560)))
+
+
+def test_window_of_frames_cut_at_load_or_already_cut():
+    gt = np.full((42, 56), 2.0)
+    pred = np.full((42, 56), 2.0)
+    pred[0, 0] = 1.0  # an error on the frame's border
+    # cut to nyud_mt at load (a 3:4 frame after the cut): scored whole
+    metric = DepthEvalMetric(eval_region='nyud_mt', depth_metrics=['rmse'])
+    metric.process({}, [_windowed_sample(gt, pred, 'nyud_mt')])
+    assert metric.evaluate(1)['rmse'] == pytest.approx(
+        math.sqrt(1 / (42 * 56)))
+    # the real NYUD_MT frames (425x560, no metainfo) are the window
+    gt, pred = np.full((425, 560), 2.0), np.full((425, 560), 2.0)
+    pred[0, 0] = 1.0
+    got = _evaluate(
+        DepthEvalMetric(eval_region='nyud_mt', depth_metrics=['rmse']),
+        [(gt, pred)])
+    assert got['rmse'] == pytest.approx(math.sqrt(1 / (425 * 560)))
+    # cut to one window, scored on another: refused
+    metric = DepthEvalMetric(eval_region='eigen')
+    with pytest.raises(ValueError, match="cut to the 'nyud_mt' window"):
+        metric.process({}, [_windowed_sample(gt, pred, 'nyud_mt')])
+
+
+def test_eval_region_arguments():
+    assert DepthEvalMetric(eigen_crop=True).eval_region == 'eigen'
+    assert DepthEvalMetric(eval_region='eigen').eigen_crop
+    assert DepthEvalMetric().settings()['eval_region'] == 'full'
+    with pytest.raises(ValueError, match='eval_region must be one of'):
+        DepthEvalMetric(eval_region='center')
+    with pytest.raises(ValueError, match='eigen_crop=True'):
+        DepthEvalMetric(eigen_crop=True, eval_region='nyud_mt')
+    with pytest.raises(ValueError, match='bts_train'):
+        DepthEvalMetric(eval_region='bts_train')

@@ -46,6 +46,8 @@ from mmengine.structures import PixelData  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
+from cmim_dense.models.utils import drop_checkpoint_inits  # noqa: E402
+
 SUITE_DIR = osp.join(ROOT, 'configs', 'binary_backbones')
 SUITE = dict(
     fp='deeplabv3_fp-r18-d8_nyudv2-40.py',
@@ -105,6 +107,8 @@ class Candidate:
 
     def __init__(self, name: str, config: str, args: argparse.Namespace):
         cfg = Config.fromfile(config)
+        # speed and memory do not depend on the weights: no ImageNet files
+        drop_checkpoint_inits(cfg.model)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         self.name, self.config = name, config
         torch.manual_seed(0)

@@ -10,6 +10,7 @@ from cmim_dense.registry import TRANSFORMS
 from ..nyudv2_class_tables import nyudv2_label_lut
 from ..nyudv2_format_error import NYUDv2FormatError
 from ..nyudv2_mat_file import get_nyudv2_mat_file
+from ..nyudv2_regions import crop_to_region
 
 
 def _read_png(path: str, part: str) -> np.ndarray:
@@ -87,7 +88,9 @@ class LoadNYUDv2Annotations(BaseTransform):
     - ``gt_instance_map`` (data info with ``instance_field``): H x W uint8
       NYU instance ids (not packed by ``PackSegInputs``).
 
-    Each loaded map is appended to ``seg_fields``, so mmseg's geometric
+    A data info with ``crop_region`` has every map cut to that window
+    (as :class:`LoadNYUDv2Image` cuts the image). Each loaded map is
+    appended to ``seg_fields``, so mmseg's geometric
     transforms (``RandomResize``, ``Resize``, ``RandomCrop``,
     ``RandomFlip``, ...) apply them together with the image, with nearest
     interpolation (a depth value is never interpolated with an invalid
@@ -251,14 +254,15 @@ class LoadNYUDv2Annotations(BaseTransform):
         if self.tasks is not None:
             tasks = [t for t in tasks if t in self.tasks]
         seg_fields = results.setdefault('seg_fields', [])
+        region = results.get('crop_region', 'full')
         loaded = []
         if 'seg' in tasks:
-            seg = self._load_seg(results)
+            seg = crop_to_region(self._load_seg(results), region)
             self._check_shape(results, 'seg_map_path', seg, 'labels')
             results['gt_seg_map'] = seg
             loaded.append('gt_seg_map')
         if 'depth' in tasks:
-            depth = self._load_depth(results)
+            depth = crop_to_region(self._load_depth(results), region)
             self._check_shape(results, 'depth_map_path', depth, 'depth')
             results['gt_depth_map'] = depth
             loaded.append('gt_depth_map')
@@ -267,6 +271,7 @@ class LoadNYUDv2Annotations(BaseTransform):
             path, frame = results['mat_path'], results['frame_idx']
             inst = get_nyudv2_mat_file(path, results['mat_fields']).read(
                 results['instance_field'], frame)
+            inst = crop_to_region(inst, region)
             results['gt_instance_map'] = inst.astype(
                 np.uint8 if inst.size == 0 or inst.max() < 256 else np.uint16)
             loaded.append('gt_instance_map')

@@ -6,6 +6,7 @@ from mmcv.transforms import LoadImageFromFile
 
 from cmim_dense.registry import TRANSFORMS
 from ..nyudv2_mat_file import get_nyudv2_mat_file
+from ..nyudv2_regions import crop_to_region
 
 
 @TRANSFORMS.register_module()
@@ -19,6 +20,12 @@ class LoadNYUDv2Image(LoadImageFromFile):
     by ``LoadImageFromFile`` itself. Configs therefore use one data
     preprocessor (``bgr_to_rgb=True``) for every layout, and photometric
     transforms that expect BGR (``PhotoMetricDistortion``) behave the same.
+
+    A data info with ``crop_region`` (set by the NYUD-v2 datasets'
+    ``crop_region`` argument) has its image cut to that window of
+    :data:`~cmim_dense.datasets.nyudv2_regions.REGIONS` right after
+    reading, so ``ori_shape`` is the window's size;
+    :class:`LoadNYUDv2Annotations` cuts the maps the same way.
 
     Required Keys:
 
@@ -47,7 +54,10 @@ class LoadNYUDv2Image(LoadImageFromFile):
             dict: ``results`` with the image.
         """
         if 'mat_path' not in results:
-            return super().transform(results)
+            results = super().transform(results)
+            if results is not None:
+                self._crop(results)
+            return results
         reader = get_nyudv2_mat_file(results['mat_path'],
                                      results.get('mat_fields', ('images', )))
         rgb = reader.read('images', results['frame_idx'])
@@ -55,6 +65,18 @@ class LoadNYUDv2Image(LoadImageFromFile):
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
+        self._crop(results)
+        return results
+
+    @staticmethod
+    def _crop(results: dict) -> None:
+        """Cut the image to ``crop_region`` and set the shapes.
+
+        Args:
+            results (dict): Data info with the loaded ``img``.
+        """
+        img = crop_to_region(results['img'],
+                             results.get('crop_region', 'full'))
+        results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
-        return results

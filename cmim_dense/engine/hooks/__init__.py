@@ -11,3 +11,6 @@ __all__ += [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'atomic_write',
     'RNGStateHook'
 ]
+from .backbone_init_hook import BackboneInitHook, backbone_init_sources
+
+__all__ += ['BackboneInitHook', 'backbone_init_sources']

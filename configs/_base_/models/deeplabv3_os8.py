@@ -1,5 +1,7 @@
 # DeepLabV3 (ASPP head) on a binary backbone at output stride 8, for NYUD-v2
-# segmentation (40 classes). The backbone and its channels come from one of
+# segmentation (40 classes, CE over valid pixels) with mmseg's FCN auxiliary
+# head on stage 3 (loss weight 0.4, training only; off: --cfg-options
+# model.auxiliary_head=None). The backbone and its channels come from one of
 # ``_base_/models/backbones/*.py``, inserted by the leaf config.
 _base_ = ['./nyudv2_heads.py']
 model = dict(

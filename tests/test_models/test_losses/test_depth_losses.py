@@ -143,3 +143,63 @@ def test_bad_arguments():
             weight=torch.ones(2))
     with pytest.raises(ValueError, match='shape'):
         DepthL1Loss()(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 3))
+
+
+# ----------------------------------------------------------------------
+# The protocols' losses, built from configs/_base_/models/nyudv2_heads.py
+# ----------------------------------------------------------------------
+def _heads_cfg():
+    from pathlib import Path
+
+    from mmengine.config import Config
+    path = Path(__file__).resolve().parents[3] / 'configs' / '_base_' / \
+        'models' / 'nyudv2_heads.py'
+    return Config.fromfile(str(path))
+
+
+def _seg_loss_head(cfg):
+    """mmseg's decode head loss path on (N, C, H, W) logits."""
+    from mmseg.models.decode_heads import FCNHead
+    head = FCNHead(
+        in_channels=1, channels=1, num_convs=0, concat_input=False,
+        num_classes=3, loss_decode=cfg)
+    return head
+
+
+def test_protocol_ce_averages_over_valid_pixels():
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    cfg = _heads_cfg()
+    assert cfg.seg_loss.avg_non_ignore
+    # 1x4 map; logits (0, ln 3, -1e4) at every pixel: p(class 1) = 3/4,
+    # p(class 0) = 1/4 (class 2 has probability exp(-1e4) = 0)
+    logits = torch.zeros(1, 3, 1, 4)
+    logits[:, 1] = math.log(3.0)
+    logits[:, 2] = -1e4
+    labels = torch.tensor([[[1, 0, 255, 255]]])  # half the pixels ignored
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=labels)
+    sample.set_metainfo(dict(img_shape=(1, 4), pad_shape=(1, 4)))
+    # by hand: -log(3/4) for the class-1 pixel, -log(1/4) for the class-0
+    # one; mean over the 2 valid pixels, vs over all 4 (mmseg's default)
+    hand_valid = (-math.log(0.75) - math.log(0.25)) / 2
+    head = _seg_loss_head(cfg.seg_loss)
+    got = head.loss_by_feat(logits, [sample])['loss_ce']
+    assert float(got) == pytest.approx(hand_valid, rel=1e-6)
+    head = _seg_loss_head(dict(cfg.seg_loss, avg_non_ignore=False))
+    got = head.loss_by_feat(logits, [sample])['loss_ce']
+    assert float(got) == pytest.approx(hand_valid / 2, rel=1e-6)
+
+
+def test_protocol_depth_losses_hand_values():
+    losses = _heads_cfg().depth_losses
+    assert set(losses) == {'l1', 'silog_mmseg', 'silog_bts', 'berhu'}
+    pred = _t([[2.0, 2.0], [1.0, 5.0]])
+    gt = _t([[1.0, 4.0], [0.0, 0.05]])  # 0 invalid; 0.05 < BTS's 0.1
+    # L1 over the valid pixels (0.05 is valid for L1: gt > 0)
+    l1 = MODELS.build(losses.l1)
+    assert float(l1(pred, gt)) == pytest.approx((1 + 2 + 4.95) / 3)
+    # BTS: only gt > 0.1 m counts: e = (ln 2, -ln 2), mean 0, mean e^2 =
+    # ln2^2 -> 10 * sqrt(ln2^2 - 0.85 * 0) = 10 ln 2
+    bts = MODELS.build(losses.silog_bts)
+    assert float(bts(pred, gt)) == pytest.approx(10 * LN2, rel=1e-6)

@@ -7,7 +7,16 @@ backbone = dict(
     strides=(1, 2, 1, 1),
     dilations=(1, 1, 2, 4),
     out_indices=(0, 1, 2, 3),
-    norm_cfg=dict(type='BN', requires_grad=True))
+    norm_cfg=dict(type='BN', requires_grad=True),
+    # ImageNet initialisation; a missing file stops with where to get it
+    # (nothing is downloaded). From scratch on purpose:
+    # --cfg-options model.backbone.init_cfg=None (logged loudly)
+    init_cfg=dict(
+        type='PretrainedBackbone',
+        checkpoint='checkpoints/bireal-r18-imagenet_cmim-dense.pth',
+        source=('the ImageNet Bi-Real-Net 18 of its authors, converted by '
+                'tools/model_converters/bireal_to_cmim_dense.py '
+                '(see docs/pretrained.md)')))
 # channels of stage 4 (decode head input) and stage 3 (auxiliary head input)
 head_in_channels = 512
 aux_in_channels = 256

@@ -1,3 +1,9 @@
 # Bi-Real ResNet-34, output stride 8.
 _base_ = ['./bireal-r18.py']
-backbone = dict(depth=34)
+backbone = dict(
+    depth=34,
+    init_cfg=dict(
+        checkpoint='checkpoints/bireal-r34-imagenet_cmim-dense.pth',
+        source=('the ImageNet Bi-Real-Net 34 of its authors, converted by '
+                'tools/model_converters/bireal_to_cmim_dense.py '
+                '(see docs/pretrained.md)')))

@@ -1,3 +1,9 @@
 # IR-Net ResNet-34, output stride 8.
 _base_ = ['./irnet-r18.py']
-backbone = dict(depth=34)
+backbone = dict(
+    depth=34,
+    init_cfg=dict(
+        checkpoint='checkpoints/irnet-r34-imagenet_cmim-dense.pth',
+        source=('the ImageNet IR-Net ResNet-34 of its authors, converted by '
+                'tools/model_converters/irnet_to_cmim_dense.py '
+                '(see docs/pretrained.md)')))

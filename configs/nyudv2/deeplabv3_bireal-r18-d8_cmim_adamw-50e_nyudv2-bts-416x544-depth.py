@@ -1,6 +1,6 @@
-# CMIM piled on deeplabv3_bireal-r18-d8_adam-40k_nyudv2-480x640-multitask.py:
+# CMIM piled on deeplabv3_bireal-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py:
 # only these lines differ.
-_base_ = ['./deeplabv3_bireal-r18-d8_adam-40k_nyudv2-480x640-multitask.py']
+_base_ = ['./deeplabv3_bireal-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py']
 model = dict(
     _delete_=True,
     type='CMIM',

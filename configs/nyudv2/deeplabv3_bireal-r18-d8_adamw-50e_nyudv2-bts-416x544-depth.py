@@ -1,0 +1,11 @@
+# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights),
+# output stride 8: NYUD-v2 monocular depth, the
+# BTS protocol
+# (configs/README.md, docs/nyudv2_protocols.md).
+_base_ = [
+    '../_base_/protocols/nyudv2_depth_bts.py',
+    '../_base_/models/backbones/bireal-r18.py',  # swap the backbone here
+]
+model = dict(
+    backbone={{_base_.backbone}},
+    decode_head=dict(in_channels={{_base_.head_in_channels}}))

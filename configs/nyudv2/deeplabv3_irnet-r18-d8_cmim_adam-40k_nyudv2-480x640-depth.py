@@ -1,9 +1,0 @@
-# CMIM piled on deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-depth.py: only
-# these lines differ.
-_base_ = ['./deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-depth.py']
-model = dict(
-    _delete_=True,
-    type='CMIM',
-    architecture={{_base_.model}},
-    layers='last_per_stage',  # the last binary conv of each stage
-    loss_weight=1.0)
