@@ -3,17 +3,12 @@
 # depth), 3 seeds each. Protocol (fixed before any CMIM number): docs/study.md.
 #   python tools/analysis_tools/run_study.py \
 #       configs/studies/cpu_multitask_synthetic.py --jobs 2
-# 12 runs of 600 iterations; about 25-30 min with --jobs 2 on 2 quiet cores.
+# 12 runs of 600 iterations; about 30 min with --jobs 2 on 2 quiet cores.
+_base_ = ['./_base_/metrics.py']
 work_dir = './work_dirs/studies/cpu_multitask_synthetic'
 seeds = [0, 1, 2]
 # final = the validation after the last iteration (43 test frames)
-metrics = [
-    dict(key='mIoU', direction='higher'),
-    dict(key='aAcc', direction='higher'),
-    dict(key='rmse', direction='lower'),
-    dict(key='abs_rel', direction='lower'),
-    dict(key='d1', direction='higher'),
-]
+metrics = _base_.multitask_metrics
 _configs = './cpu_multitask/'
 candidates = [
     dict(

@@ -1,50 +1,19 @@
 # The paper's NYUD-v2 table, segmentation (40 classes): FP / IR-Net / IR-Net + CMIM /
-# Bi-Real / Bi-Real + CMIM / ReActNet-A / ReActNet-A + CMIM, 3 seeds each,
-# the full configs of configs/nyudv2/ (40k iterations of batch 8 at 480x640).
+# Bi-Real / Bi-Real + CMIM / ReActNet-A / ReActNet-A + CMIM (listed in
+# _base_/nyudv2_gpu.py), 3 seeds each, the full configs of configs/nyudv2/
+# (40k iterations of batch 8 at 480x640).
 #   python tools/analysis_tools/run_study.py \
 #       configs/studies/gpu_nyudv2_seg.py --launcher pytorch --gpus 4
-# (add --jobs N to train N runs side by side on N x 4 GPUs). GPU time:
-# docs/study.md.
-_base_ = ['./_base_/nyudv2_gpu.py']
-work_dir = './work_dirs/studies/gpu_nyudv2_seg'
-metrics = {{_base_.seg_metrics}}
-_dir = '../nyudv2/'
+# (add --jobs N to train N runs side by side on N x 4 GPUs); docs/study.md.
+_base_ = ['./_base_/nyudv2_gpu.py', './_base_/metrics.py']
+_task = 'seg'
+work_dir = f'./work_dirs/studies/gpu_nyudv2_{_task}'
+metrics = _base_.seg_metrics
 candidates = [
     dict(
-        name='fp',
-        label='FP',
-        config=_dir + 'deeplabv3_fp-r18-d8_adam-40k_nyudv2-480x640-seg.py'),
-    dict(
-        name='irnet',
-        label='IR-Net',
-        config=_dir +
-        'deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py'),
-    dict(
-        name='irnet_cmim',
-        label='IR-Net + CMIM',
-        config=_dir +
-        'deeplabv3_irnet-r18-d8_cmim_adam-40k_nyudv2-480x640-seg.py',
-        baseline='irnet'),
-    dict(
-        name='bireal',
-        label='Bi-Real',
-        config=_dir +
-        'deeplabv3_bireal-r18-d8_adam-40k_nyudv2-480x640-seg.py'),
-    dict(
-        name='bireal_cmim',
-        label='Bi-Real + CMIM',
-        config=_dir +
-        'deeplabv3_bireal-r18-d8_cmim_adam-40k_nyudv2-480x640-seg.py',
-        baseline='bireal'),
-    dict(
-        name='reactnet',
-        label='ReActNet-A',
-        config=_dir +
-        'deeplabv3_reactnet-a-d8_adam-40k_nyudv2-480x640-seg.py'),
-    dict(
-        name='reactnet_cmim',
-        label='ReActNet-A + CMIM',
-        config=_dir +
-        'deeplabv3_reactnet-a-d8_cmim_adam-40k_nyudv2-480x640-seg.py',
-        baseline='reactnet'),
+        name=name,
+        label=label,
+        config=f'../nyudv2/{config}-{_task}.py',
+        baseline=baseline)
+    for name, label, config, baseline in _base_.nyudv2_candidates
 ]
