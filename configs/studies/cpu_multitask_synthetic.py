@@ -14,7 +14,8 @@ candidates = [
     dict(
         name='fp',
         label='FP',
-        config=_configs + 'fp-r18-w16_adam-600_synthetic-120x160-multitask.py'),
+        config=_configs +
+        'fp-r18-w16_adam-600_synthetic-120x160-multitask.py'),
     dict(
         name='irnet',
         label='IR-Net',

@@ -24,8 +24,10 @@ def main(argv):
             options[key] = value
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'calls.jsonl'), 'a') as f:
-        f.write(json.dumps(dict(config=config, argv=argv,
-                                resume='--resume' in rest)) + '\n')
+        f.write(
+            json.dumps(
+                dict(config=config, argv=argv, resume='--resume' in rest)) +
+            '\n')
     code = int(options.get('fake.exit_code', 0))
     if code:
         print(f'fake training failed on purpose (exit code {code})')
@@ -38,8 +40,10 @@ def main(argv):
     os.makedirs(vis)
     lines = [dict(loss=1.0, step=1)]
     if options.get('fake.no_metrics') != 'true':
-        lines += [dict(mIoU=miou - 5, rmse=rmse + 1, step=1),
-                  dict(mIoU=miou, rmse=rmse, step=2)]
+        lines += [
+            dict(mIoU=miou - 5, rmse=rmse + 1, step=1),
+            dict(mIoU=miou, rmse=rmse, step=2)
+        ]
     with open(osp.join(vis, 'scalars.json'), 'w') as f:
         f.writelines(json.dumps(line) + '\n' for line in lines)
     return 0

@@ -92,8 +92,16 @@ def test_summary_is_mean_and_sample_std():
 
 def test_paired_difference_is_the_paired_t_interval():
     # d = [1, 3, 2]: mean 2, s_d = 1; half width t * 1 / sqrt(3)
-    diff = paired_difference({0: 41, 1: 45, 2: 49, 7: 0.0},
-                             {0: 40, 1: 42, 2: 47})
+    diff = paired_difference({
+        0: 41,
+        1: 45,
+        2: 49,
+        7: 0.0
+    }, {
+        0: 40,
+        1: 42,
+        2: 47
+    })
     assert diff.n == 3
     assert diff.mean == pytest.approx(2.0)
     assert diff.std == pytest.approx(1.0)
@@ -133,8 +141,10 @@ def test_validation_curve_merges_starts_and_skips_cut_lines(tmp_path):
         dict(mIoU=11.0, rmse=1.2, step=4),
     ])
     curve = validation_curve(str(tmp_path), ['mIoU', 'rmse'])
-    assert curve == {2: dict(mIoU=12.0, rmse=1.5), 4: dict(mIoU=11.0,
-                                                           rmse=1.2)}
+    assert curve == {
+        2: dict(mIoU=12.0, rmse=1.5),
+        4: dict(mIoU=11.0, rmse=1.2)
+    }
     study_metrics = load_study_config(
         str(fake_study(tmp_path, '[dict(name="a", config=_config)]'))).metrics
     final, best, best_step = final_and_best(curve, study_metrics, 'here')
@@ -166,13 +176,14 @@ def test_results_equal_hand_computed_values(tmp_path):
         f = finals[run.candidate.name]
         miou, rmse = f['mIoU'][run.seed], f['rmse'][run.seed]
         # an earlier validation with a better mIoU and a worse rmse
-        write_scalars(Path(run.work_dir), '20260101_000000', [
-            dict(mIoU=miou + 1, rmse=rmse + 1, step=2),
-            dict(mIoU=miou, rmse=rmse, step=4),
-        ])
+        write_scalars(
+            Path(run.work_dir), '20260101_000000', [
+                dict(mIoU=miou + 1, rmse=rmse + 1, step=2),
+                dict(mIoU=miou, rmse=rmse, step=4),
+            ])
         finish_run(run, study, duration=10.0, command=['x'])
-    runner = StudyRunner(study, LaunchSettings(train_script='unused'),
-                         stream=io.StringIO())
+    runner = StudyRunner(
+        study, LaunchSettings(train_script='unused'), stream=io.StringIO())
     assert runner.run(train=False) == 0
     out = Path(study.work_dir)
     results = json.loads((out / 'results.json').read_text())
@@ -195,8 +206,7 @@ def test_results_equal_hand_computed_values(tmp_path):
     # d = [-0.1, 0.1, -0.3]: mean -0.1, s_d = 0.2
     assert rmse['mean'] == pytest.approx(-0.1)
     assert rmse['std'] == pytest.approx(0.2)
-    assert rmse['high'] == pytest.approx(-0.1 + T_975_DF2 * 0.2 /
-                                         math.sqrt(3))
+    assert rmse['high'] == pytest.approx(-0.1 + T_975_DF2 * 0.2 / math.sqrt(3))
     rows = list(csv.DictReader((out / 'results.csv').open()))
     assert [r['candidate'] for r in rows] == ['base', 'cmim']
     assert float(rows[1]['mIoU_diff_low']) == pytest.approx(2.0 - half)
@@ -205,7 +215,9 @@ def test_results_equal_hand_computed_values(tmp_path):
     assert len(runs) == 6 and {r['status'] for r in runs} == {'done'}
     md = (out / 'results.md').read_text()
     assert '| Base | 3 | 43 ± 3.606 | 0.9 ± 0.1 |' in md
-    assert '| Base + CMIM † | Base | 3 | +2 [-0.4841, +4.484] (p=0.07418)' in md
+    # 2 -+ 4.3027 / sqrt(3) = [-0.4841, +4.484]; p from the df=2 formula
+    assert ('| Base + CMIM † | Base | 3 | +2 [-0.4841, +4.484] '
+            '(p=0.07418)') in md
     assert 'paired t-test' in md and 'scipy.stats.t' in md
     assert '†: trained from scratch on purpose' in md
     assert (out / 'metrics_bar.png').stat().st_size > 0
@@ -245,7 +257,11 @@ def test_bad_study_config_names_file_and_field(tmp_path, body, match):
 def test_cfg_options_round_trip_through_the_command_line():
     from mmengine.config import DictAction
     options = {
-        'model': {'backbone': {'binarizer': None}},
+        'model': {
+            'backbone': {
+                'binarizer': None
+            }
+        },
         'lr': 0.001,
         'flag': False,
         'scales': [(1, 2), (3, 4)],
@@ -299,9 +315,9 @@ def test_launch_commands_and_parallel_slots(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match='needs 6 GPUs'):
         slot_env(2, 3, settings)
     plain = LaunchSettings(train_script='train.py', python='py')
-    assert train_command(run, False, plain)[:3] == [
-        'py', 'train.py', str(TINY_SEG)
-    ]
+    assert train_command(run, False,
+                         plain)[:3] == ['py', 'train.py',
+                                        str(TINY_SEG)]
     # without a launcher the runs share the visible devices
     assert slot_env(1, 2, plain)['CUDA_VISIBLE_DEVICES'] == '4,5,6,7'
 
@@ -353,8 +369,7 @@ def test_failing_run_is_reported_and_the_rest_goes_on(tmp_path):
 
 
 def test_half_finished_run_resumes_and_finished_run_is_not_redone(tmp_path):
-    study_file = fake_study(tmp_path,
-                            '[dict(name="a", config=_config)]')
+    study_file = fake_study(tmp_path, '[dict(name="a", config=_config)]')
     work = tmp_path / 'work' / 'a'
     first = fake_runner(study_file)
     runs = first.runs
@@ -373,9 +388,12 @@ def test_half_finished_run_resumes_and_finished_run_is_not_redone(tmp_path):
 
 def test_tool_refuses_a_bad_study_config(tmp_path):
     path = write_study(tmp_path / 'study.py', 'seeds = [0]\n')
-    proc = subprocess.run([sys.executable, str(TOOL), str(path)],
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode == 2
     assert f'study config {path}: `metrics` is missing' in proc.stderr
 
@@ -383,8 +401,7 @@ def test_tool_refuses_a_bad_study_config(tmp_path):
 # ------------------------------------------------- a real tiny study
 
 
-def test_tiny_study_end_to_end_killed_and_resumed(tmp_path,
-                                                  tiny_seg_dataset):
+def test_tiny_study_end_to_end_killed_and_resumed(tmp_path, tiny_seg_dataset):
     """FP vs IR-Net on the toy dataset, 2 seeds, 2 iterations each."""
     data = tiny_seg_dataset.make(tmp_path / 'data')
     study_file = write_study(
@@ -414,9 +431,13 @@ candidates = [
     command = [sys.executable, str(TOOL), str(study_file)]
     work = tmp_path / 'work'
     first_run = work / 'fp' / 'seed_0'
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True)
     try:
         deadline = time.monotonic() + 300
         while not (first_run / 'study_run.json').exists():
@@ -431,8 +452,8 @@ candidates = [
     assert not (work / 'irnet' / 'seed_0' / 'study_run.json').exists()
     before = {p: p.stat().st_mtime_ns for p in first_run.rglob('*')}
 
-    done = subprocess.run(command, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert 'run 1/4 fp/seed_0: already done' in done.stdout
     # the finished run was not touched: same files, same times
@@ -440,8 +461,7 @@ candidates = [
     assert (first_run / 'study_train.log').read_text().count('==>') == 1
     results = json.loads((work / 'results.json').read_text())
     assert [c['name'] for c in results['candidates']] == ['fp', 'irnet']
-    assert [c['seeds_done'] for c in results['candidates']] == [[0, 1],
-                                                                 [0, 1]]
+    assert [c['seeds_done'] for c in results['candidates']] == [[0, 1], [0, 1]]
     for record in results['runs']:
         marker = read_marker(record['work_dir'])
         assert record['final'] == marker['final']

@@ -29,9 +29,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
     sys.path.insert(0, ROOT)
 
-from cmim_dense.utils.study import (LaunchSettings,  # noqa: E402
-                                    StudyConfigError, StudyRunner,
-                                    load_study_config)
+from cmim_dense.utils.study import (
+    LaunchSettings,  # noqa: E402
+    StudyConfigError,
+    StudyRunner,
+    load_study_config)
 from cmim_dense.utils.study.run_launcher import train_command  # noqa: E402
 from cmim_dense.utils.study.run_plan import RESUME  # noqa: E402
 from cmim_dense.utils.study.study_runner import StudyInterrupted  # noqa
@@ -53,7 +55,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='run a study (candidates x seeds) and report it')
     parser.add_argument('config', help='study config file')
     parser.add_argument(
-        '--work-dir', help="the study's work dir (default: the config's "
+        '--work-dir',
+        help="the study's work dir (default: the config's "
         '`work_dir`, else ./work_dirs/studies/<config name>)')
     parser.add_argument(
         '--jobs', type=int, default=1, help='runs side by side (default 1)')
@@ -64,10 +67,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='pytorch: each run is one tools/dist_train.sh (torchrun) '
         'launch of --gpus processes')
     parser.add_argument(
-        '--gpus', type=int, default=1,
+        '--gpus',
+        type=int,
+        default=1,
         help='processes (GPUs) per run with --launcher pytorch')
     parser.add_argument(
-        '--port', type=int, default=29500,
+        '--port',
+        type=int,
+        default=29500,
         help='master port of the first parallel slot (slot k: PORT + k)')
     parser.add_argument(
         '--collect-only',

@@ -124,6 +124,7 @@ def is_from_scratch(options: Dict[str, Any]) -> bool:
         ``model.backbone.init_cfg`` or ``model.architecture.backbone.
         init_cfg``) is set to None.
     """
-    return any((key == 'backbone.init_cfg' or key.endswith(
-        '.backbone.init_cfg')) and value is None
-               for key, value in flatten_cfg_options(options).items())
+    return any(
+        (key == 'backbone.init_cfg' or key.endswith('.backbone.init_cfg'))
+        and value is None
+        for key, value in flatten_cfg_options(options).items())

@@ -111,7 +111,8 @@ def summarize_study(study: StudyConfig, records: Sequence[dict]) -> dict:
                 if r['candidate'] == cand.name and r['status'] == 'done'))
         for kind in KINDS:
             entry[kind] = {
-                spec.key: summarize(
+                spec.key:
+                summarize(
                     list(_values(records, cand.name, kind,
                                  spec.key).values())).to_dict()
                 for spec in study.metrics
@@ -156,8 +157,10 @@ def _arrow(spec: MetricSpec) -> str:
 
 
 def _md_table(header: List[str], rows: List[List[str]]) -> List[str]:
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '|'.join(['---'] * len(header)) + '|']
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '|'.join(['---'] * len(header)) + '|'
+    ]
     return lines + ['| ' + ' | '.join(row) + ' |' for row in rows]
 
 
@@ -177,48 +180,59 @@ def markdown(study: StudyConfig, results: dict) -> str:
     """
     name = osp.splitext(osp.basename(study.filename))[0]
     seeds = ', '.join(map(str, study.seeds))
-    lines = [f'# Study `{name}`', '',
-             f'Seeds {seeds}; mean ± sample std (ddof=1) over the seeds '
-             'each candidate finished (n).', '']
+    lines = [
+        f'# Study `{name}`', '',
+        f'Seeds {seeds}; mean ± sample std (ddof=1) over the seeds '
+        'each candidate finished (n).', ''
+    ]
     by_name = {c['name']: c for c in results['candidates']}
     for kind, title in (('final', 'Final metrics (last validation)'),
                         ('best', 'Best metrics (best validation per run)')):
         lines += [f'## {title}', '']
-        header = ['Candidate', 'n'] + [
-            f'{s.label} {_arrow(s)}' for s in study.metrics]
+        header = ['Candidate', 'n'
+                  ] + [f'{s.label} {_arrow(s)}' for s in study.metrics]
         rows = [[_label(c), str(len(c['seeds_done']))] +
                 [_mean_std(c[kind][s.key]) for s in study.metrics]
                 for c in results['candidates']]
         lines += _md_table(header, rows) + ['']
     diffs = [c for c in results['comparisons'] if c['kind'] == 'final']
     if diffs:
-        lines += ['## Paired difference to the baseline (final metrics)', '',
-                  'Candidate − baseline, mean [95% interval] (p-value).', '']
-        header = ['Candidate', 'Baseline', 'pairs'] + [
-            f'Δ {s.label} {_arrow(s)}' for s in study.metrics]
+        lines += [
+            '## Paired difference to the baseline (final metrics)', '',
+            'Candidate − baseline, mean [95% interval] (p-value).', ''
+        ]
+        header = ['Candidate', 'Baseline', 'pairs'
+                  ] + [f'Δ {s.label} {_arrow(s)}' for s in study.metrics]
         rows = []
         for cand in study.candidates:
-            mine = {c['metric']: c for c in diffs
-                    if c['candidate'] == cand.name}
+            mine = {
+                c['metric']: c
+                for c in diffs if c['candidate'] == cand.name
+            }
             if not mine:
                 continue
-            row = [_label(by_name[cand.name]),
-                   _label(by_name[cand.baseline]),
-                   str(max(c['n'] for c in mine.values()))]
+            row = [
+                _label(by_name[cand.name]),
+                _label(by_name[cand.baseline]),
+                str(max(c['n'] for c in mine.values()))
+            ]
             for spec in study.metrics:
                 c = mine.get(spec.key)
                 if c is None:
                     row.append('n/a')
                     continue
                 mark = {True: ' ✓', False: ' ✗', None: ''}[c['improves']]
-                row.append(f'{_fmt(c["mean"], True)} [{_fmt(c["low"], True)}'
-                           f', {_fmt(c["high"], True)}] (p={_fmt(c["p_value"])})'
-                           f'{mark}')
+                row.append(
+                    f'{_fmt(c["mean"], True)} [{_fmt(c["low"], True)}'
+                    f', {_fmt(c["high"], True)}] (p={_fmt(c["p_value"])})'
+                    f'{mark}')
             rows.append(row)
         lines += _md_table(header, rows) + ['']
-    notes = [f'Interval and p-value: {TEST_NAME}; n/a with fewer than two '
-             'pairs. ✓ / ✗: the interval excludes 0 on the better / worse '
-             'side of the metric (↑ higher is better, ↓ lower is better).']
+    notes = [
+        f'Interval and p-value: {TEST_NAME}; n/a with fewer than two '
+        'pairs. ✓ / ✗: the interval excludes 0 on the better / worse '
+        'side of the metric (↑ higher is better, ↓ lower is better).'
+    ]
     if any(c['from_scratch'] for c in results['candidates']):
         notes.append('†: trained from scratch on purpose (cfg-options '
                      '`backbone.init_cfg=None`).')
@@ -272,9 +286,8 @@ def summary_rows(study: StudyConfig, results: dict) -> List[dict]:
                 f'{spec.key}_best_std': best['std']
             })
             for d in results['comparisons']:
-                if (d['candidate'], d['kind'], d['metric']) == (c['name'],
-                                                                'final',
-                                                                spec.key):
+                if (d['candidate'], d['kind'],
+                        d['metric']) == (c['name'], 'final', spec.key):
                     row.update({
                         f'{spec.key}_diff': d['mean'],
                         f'{spec.key}_diff_low': d['low'],
@@ -289,8 +302,8 @@ def run_rows(study: StudyConfig, results: dict) -> List[dict]:
     """One ``runs.csv`` row per run (final and best values, status, log)."""
     rows = []
     for r in results['runs']:
-        row = dict(candidate=r['candidate'], seed=r['seed'],
-                   status=r['status'])
+        row = dict(
+            candidate=r['candidate'], seed=r['seed'], status=r['status'])
         for spec in study.metrics:
             row[spec.key] = r.get('final', {}).get(spec.key, '')
             row[f'{spec.key}_best'] = r.get('best', {}).get(spec.key, '')
@@ -325,15 +338,16 @@ def write_results(study: StudyConfig,
         runs=records,
         **summarize_study(study, records))
     out = study.work_dir
-    atomic_write(_csv(run_rows(study, results)).encode(),
-                 osp.join(out, 'runs.csv'))
-    atomic_write(_csv(summary_rows(study, results)).encode(),
-                 osp.join(out, 'results.csv'))
+    atomic_write(
+        _csv(run_rows(study, results)).encode(), osp.join(out, 'runs.csv'))
+    atomic_write(
+        _csv(summary_rows(study, results)).encode(),
+        osp.join(out, 'results.csv'))
     # NaN is written as null: results.json stays standard json
-    atomic_write((json.dumps(_nan_to_none(results), indent=2) +
-                  '\n').encode(), osp.join(out, 'results.json'))
-    atomic_write(markdown(study, results).encode(),
-                 osp.join(out, 'results.md'))
+    atomic_write((json.dumps(_nan_to_none(results), indent=2) + '\n').encode(),
+                 osp.join(out, 'results.json'))
+    atomic_write(
+        markdown(study, results).encode(), osp.join(out, 'results.md'))
     return results
 
 

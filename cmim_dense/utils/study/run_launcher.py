@@ -98,8 +98,9 @@ def slot_env(slot: int, jobs: int, settings: LaunchSettings) -> Dict[str, str]:
             env.pop(key, None)
         if jobs > 1:
             visible = os.environ.get('CUDA_VISIBLE_DEVICES')
-            devices = (visible.split(',') if visible else
-                       [str(i) for i in range(jobs * settings.gpus)])
+            devices = (
+                visible.split(',')
+                if visible else [str(i) for i in range(jobs * settings.gpus)])
             mine = devices[slot * settings.gpus:(slot + 1) * settings.gpus]
             if len(mine) < settings.gpus:
                 raise ValueError(

@@ -40,8 +40,8 @@ def write_marker(run_dir: str, record: Dict[str, Any]) -> str:
         raise KeyError(f'study run marker needs {missing}')
     path = marker_path(run_dir)
     data = dict(record, version=MARKER_VERSION)
-    atomic_write((json.dumps(data, indent=2, sort_keys=True) +
-                  '\n').encode(), path)
+    atomic_write((json.dumps(data, indent=2, sort_keys=True) + '\n').encode(),
+                 path)
     return path
 
 
@@ -67,8 +67,10 @@ def read_marker(run_dir: str) -> Optional[Dict[str, Any]]:
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f'study run marker {path} is unreadable ({err}); '
                          'delete it to train the run again') from err
-    missing = [key for key in REQUIRED_KEYS
-               if not isinstance(record, dict) or key not in record]
+    missing = [
+        key for key in REQUIRED_KEYS
+        if not isinstance(record, dict) or key not in record
+    ]
     if missing:
         raise ValueError(f'study run marker {path} lacks {missing}; delete '
                          'it to train the run again')

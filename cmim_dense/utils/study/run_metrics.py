@@ -81,7 +81,7 @@ def _better(spec: MetricSpec, value: float, than: float) -> bool:
 
 
 def final_and_best(
-    curve: Curve, metrics: Sequence[MetricSpec], where: str
+        curve: Curve, metrics: Sequence[MetricSpec], where: str
 ) -> Tuple[Dict[str, float], Dict[str, float], Dict[str, int]]:
     """Final and best value of every metric of a validation curve.
 

@@ -96,10 +96,10 @@ def t_quantile(n: int, confidence: float = CONFIDENCE) -> float:
     return float(stats.t.ppf(0.5 + confidence / 2, n - 1))
 
 
-def paired_difference(candidate: Dict[int, float],
-                      baseline: Dict[int, float],
-                      confidence: float = CONFIDENCE
-                      ) -> Optional[PairedDifference]:
+def paired_difference(
+        candidate: Dict[int, float],
+        baseline: Dict[int, float],
+        confidence: float = CONFIDENCE) -> Optional[PairedDifference]:
     """Paired t-test of ``candidate - baseline`` over the common seeds.
 
     Args:

@@ -123,10 +123,23 @@ def _error(filename: str, what: str) -> StudyConfigError:
     return StudyConfigError(f'study config {filename}: {what}')
 
 
+def _check_entry(filename: str, where: str, entry: Any,
+                 allowed: frozenset) -> None:
+    """Raise unless ``entry`` is a dict with only ``allowed`` keys."""
+    if not isinstance(entry, dict):
+        raise _error(filename, f'{where} must be a dict, got {entry!r}')
+    unknown = set(entry) - allowed
+    if unknown:
+        raise _error(
+            filename, f'{where} has unknown key(s) '
+            f'{sorted(unknown)}; allowed: {sorted(allowed)}')
+
+
 def _parse_seeds(filename: str, seeds: Any) -> Tuple[int, ...]:
     if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise _error(filename, f'`seeds` must be a non-empty list of ints, '
-                     f'got {seeds!r}')
+        raise _error(
+            filename, f'`seeds` must be a non-empty list of ints, '
+            f'got {seeds!r}')
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise _error(filename, f'`seeds` must hold ints >= 0, got '
@@ -138,26 +151,24 @@ def _parse_seeds(filename: str, seeds: Any) -> Tuple[int, ...]:
 
 def _parse_metrics(filename: str, metrics: Any) -> Tuple[MetricSpec, ...]:
     if not isinstance(metrics, (list, tuple)) or not metrics:
-        raise _error(filename, '`metrics` must be a non-empty list of '
-                     "dict(key=..., direction='higher'|'lower'), got "
-                     f'{metrics!r}')
+        raise _error(
+            filename, '`metrics` must be a non-empty list of '
+            "dict(key=..., direction='higher'|'lower'), got "
+            f'{metrics!r}')
     specs = []
     for i, metric in enumerate(metrics):
         where = f'metrics[{i}]'
-        if not isinstance(metric, dict):
-            raise _error(filename, f'{where} must be a dict, got {metric!r}')
-        unknown = set(metric) - METRIC_KEYS
-        if unknown:
-            raise _error(filename, f'{where} has unknown key(s) '
-                         f'{sorted(unknown)}; allowed: {sorted(METRIC_KEYS)}')
+        _check_entry(filename, where, metric, METRIC_KEYS)
         key = metric.get('key')
         if not isinstance(key, str) or not key:
-            raise _error(filename, f'{where}.key must be a metric name '
-                         f'(e.g. mIoU), got {key!r}')
+            raise _error(
+                filename, f'{where}.key must be a metric name '
+                f'(e.g. mIoU), got {key!r}')
         direction = metric.get('direction')
         if direction not in DIRECTIONS:
-            raise _error(filename, f'{where}.direction must be one of '
-                         f'{DIRECTIONS}, got {direction!r}')
+            raise _error(
+                filename, f'{where}.direction must be one of '
+                f'{DIRECTIONS}, got {direction!r}')
         specs.append(MetricSpec(key, direction, metric.get('label') or ''))
     keys = [spec.key for spec in specs]
     if len(set(keys)) != len(keys):
@@ -168,28 +179,26 @@ def _parse_metrics(filename: str, metrics: Any) -> Tuple[MetricSpec, ...]:
 def _parse_candidate(filename: str, i: int, candidate: Any,
                      shared: Dict[str, Any]) -> Candidate:
     where = f'candidates[{i}]'
-    if not isinstance(candidate, dict):
-        raise _error(filename, f'{where} must be a dict, got {candidate!r}')
-    unknown = set(candidate) - CANDIDATE_KEYS
-    if unknown:
-        raise _error(filename, f'{where} has unknown key(s) '
-                     f'{sorted(unknown)}; allowed: {sorted(CANDIDATE_KEYS)}')
+    _check_entry(filename, where, candidate, CANDIDATE_KEYS)
     name = candidate.get('name')
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise _error(filename, f'{where}.name must be a folder-safe name '
-                     f'(letters, digits, ._+-), got {name!r}')
+        raise _error(
+            filename, f'{where}.name must be a folder-safe name '
+            f'(letters, digits, ._+-), got {name!r}')
     where = f'candidate {name!r}'
     config = candidate.get('config')
     if not isinstance(config, str) or not config:
-        raise _error(filename, f'{where}: `config` must be a config path, '
-                     f'got {config!r}')
+        raise _error(
+            filename, f'{where}: `config` must be a config path, '
+            f'got {config!r}')
     path = config if osp.isabs(config) else osp.join(
         osp.dirname(osp.abspath(filename)), config)
     path = osp.normpath(path)
     if not osp.isfile(path):
-        raise _error(filename, f'{where}: config {config!r} not found (looked '
-                     f'for {path}; relative paths start at the study '
-                     "config's folder)")
+        raise _error(
+            filename, f'{where}: config {config!r} not found (looked '
+            f'for {path}; relative paths start at the study '
+            "config's folder)")
     options = candidate.get('cfg_options') or {}
     try:
         check_cfg_options(options)
@@ -197,8 +206,9 @@ def _parse_candidate(filename: str, i: int, candidate: Any,
         raise _error(filename, f'{where}: cfg_options: {err}') from err
     baseline = candidate.get('baseline')
     if baseline is not None and not isinstance(baseline, str):
-        raise _error(filename, f'{where}: `baseline` must be a candidate '
-                     f'name, got {baseline!r}')
+        raise _error(
+            filename, f'{where}: `baseline` must be a candidate '
+            f'name, got {baseline!r}')
     return Candidate(
         name=name,
         config=path,
@@ -210,19 +220,20 @@ def _parse_candidate(filename: str, i: int, candidate: Any,
         baseline=baseline)
 
 
-def _check_baselines(filename: str,
-                     candidates: List[Candidate]) -> None:
+def _check_baselines(filename: str, candidates: List[Candidate]) -> None:
     names = [c.name for c in candidates]
     for candidate in candidates:
         if candidate.baseline is None:
             continue
         if candidate.baseline == candidate.name:
-            raise _error(filename, f'candidate {candidate.name!r} is its own '
-                         'baseline')
+            raise _error(
+                filename, f'candidate {candidate.name!r} is its own '
+                'baseline')
         if candidate.baseline not in names:
-            raise _error(filename, f'candidate {candidate.name!r}: baseline '
-                         f'{candidate.baseline!r} is not a candidate; '
-                         f'candidates: {names}')
+            raise _error(
+                filename, f'candidate {candidate.name!r}: baseline '
+                f'{candidate.baseline!r} is not a candidate; '
+                f'candidates: {names}')
 
 
 def load_study_config(filename: str,
@@ -257,8 +268,9 @@ def load_study_config(filename: str,
         raise _error(filename, f'cfg_options: {err}') from err
     raw = cfg['candidates']
     if not isinstance(raw, (list, tuple)) or not raw:
-        raise _error(filename, '`candidates` must be a non-empty list of '
-                     f'dict(name=..., config=...), got {raw!r}')
+        raise _error(
+            filename, '`candidates` must be a non-empty list of '
+            f'dict(name=..., config=...), got {raw!r}')
     candidates = [
         _parse_candidate(filename, i, c, shared) for i, c in enumerate(raw)
     ]

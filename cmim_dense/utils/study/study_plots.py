@@ -38,7 +38,9 @@ def plot_metric_bars(study: StudyConfig, results: dict, out_file: str) -> str:
     cands = results['candidates']
     num = len(study.metrics)
     fig, axes = plt.subplots(
-        1, num, figsize=(max(4.0, 1.1 * len(cands) + 1.5) * num, 3.8),
+        1,
+        num,
+        figsize=(max(4.0, 1.1 * len(cands) + 1.5) * num, 3.8),
         squeeze=False)
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, spec in zip(axes[0], study.metrics):
@@ -47,21 +49,29 @@ def plot_metric_bars(study: StudyConfig, results: dict, out_file: str) -> str:
             colour = colours[i % len(colours)]
             if summary['n']:
                 std = summary['std'] if summary['n'] > 1 else 0.0
-                ax.bar(i, summary['mean'], yerr=std, capsize=4,
-                       color=colour, alpha=0.6)
+                ax.bar(
+                    i,
+                    summary['mean'],
+                    yerr=std,
+                    capsize=4,
+                    color=colour,
+                    alpha=0.6)
             seeds = [
                 r['final'][spec.key] for r in results['runs']
                 if r['candidate'] == cand['name'] and r['status'] == 'done'
             ]
             ax.plot([i] * len(seeds), seeds, 'k.', markersize=4)
         ax.set_xticks(range(len(cands)))
-        ax.set_xticklabels([c['label'] for c in cands], rotation=30,
-                           ha='right', fontsize='small')
+        ax.set_xticklabels([c['label'] for c in cands],
+                           rotation=30,
+                           ha='right',
+                           fontsize='small')
         better = 'higher' if spec.higher_is_better else 'lower'
         ax.set_title(f'{spec.label} ({better} is better)')
         ax.grid(axis='y', alpha=0.3)
-    fig.suptitle('final metrics: mean ± sample std over seeds (dots: seeds)',
-                 fontsize='medium')
+    fig.suptitle(
+        'final metrics: mean ± sample std over seeds (dots: seeds)',
+        fontsize='medium')
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
@@ -102,7 +112,8 @@ def plot_validation_curves(study: StudyConfig, runs: Sequence[StudyRun],
             name = run.candidate.name
             ax.plot([p[0] for p in points], [p[1] for p in points],
                     color=colours[order[name] % len(colours)],
-                    marker='.', alpha=0.8,
+                    marker='.',
+                    alpha=0.8,
                     label=None if name in labelled else run.candidate.label)
             labelled.add(name)
         ax.set_title(spec.label)

@@ -56,8 +56,7 @@ def finish_run(run: StudyRun, study: StudyConfig, duration: float,
         MetricsNotFoundError: If its final metrics are not in its logs.
     """
     curve = validation_curve(run.work_dir, [m.key for m in study.metrics])
-    final, best, best_step = final_and_best(curve, study.metrics,
-                                            run.work_dir)
+    final, best, best_step = final_and_best(curve, study.metrics, run.work_dir)
     record = dict(
         candidate=run.candidate.name,
         seed=run.seed,
@@ -145,18 +144,20 @@ class StudyRunner:
             while pending or running:
                 free = [
                     s for s in range(self.jobs)
-                    if s not in {r.slot for r in running}
+                    if s not in {r.slot
+                                 for r in running}
                 ]
                 while pending and free:
                     run, slot = pending.pop(0), free.pop(0)
                     resume = run.state() == RESUME
                     command = train_command(run, resume, self.settings)
                     env = slot_env(slot, self.jobs, self.settings)
-                    progress.started(run.index, run.name, resume,
-                                     run.log_file)
+                    progress.started(run.index, run.name, resume, run.log_file)
                     running.append(start_run(run, command, env, slot))
                 time.sleep(POLL_INTERVAL)
-                for item in [r for r in running if r.process.poll() is not None]:
+                for item in [
+                        r for r in running if r.process.poll() is not None
+                ]:
                     running.remove(item)
                     self._end(item, progress)
         except (KeyboardInterrupt, StudyInterrupted):
