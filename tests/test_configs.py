@@ -22,8 +22,11 @@ from cmim_dense.datasets.synthetic_nyudv2 import generate_synthetic_nyudv2
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / 'configs'
-LEAF_CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
-                      if '_base_' not in p.parts)
+# study configs (configs/studies/*.py) list training runs; they are tested by
+# tests/test_tools/test_run_study.py, the training configs they name here
+LEAF_CONFIGS = sorted(
+    p for p in CONFIG_DIR.rglob('*.py')
+    if '_base_' not in p.parts and p.parent.name != 'studies')
 # the dataset configs (those that evaluate; nyudv2_loaders.py holds parts)
 DATASET_CONFIGS = sorted(
     p for p in (CONFIG_DIR / '_base_' / 'datasets').glob('*.py')

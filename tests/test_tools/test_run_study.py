@@ -472,3 +472,21 @@ candidates = [
     assert '\n| IR-Net | FP | 2 | ' in md
     assert (work / 'metrics_bar.png').is_file()
     assert (work / 'val_curves.png').is_file()
+
+
+STUDY_CONFIGS = sorted(
+    (Path(__file__).resolve().parents[2] / 'configs' / 'studies').glob('*.py'))
+
+
+@pytest.mark.parametrize(
+    'path', STUDY_CONFIGS, ids=[p.stem for p in STUDY_CONFIGS])
+def test_shipped_study_configs_name_existing_training_configs(path):
+    """Every shipped study loads and each candidate's training config exists
+    (a renamed leaf config would otherwise only fail on the GPU cluster)."""
+    from cmim_dense.utils.study import load_study_config
+    study = load_study_config(str(path))
+    assert study.candidates and study.seeds
+    for candidate in study.candidates:
+        assert os.path.isfile(candidate.config), candidate.config
+        if candidate.baseline is not None:
+            assert candidate.baseline in {c.name for c in study.candidates}

@@ -5,5 +5,5 @@ backbone = dict(
     init_cfg=dict(
         checkpoint='checkpoints/bireal-r34-imagenet_cmim-dense.pth',
         source=('the ImageNet Bi-Real-Net 34 of its authors, converted by '
-                'tools/model_converters/bireal_to_cmim_dense.py '
+                'tools/model_converters/bnn2cmim.py --arch bireal-r34 '
                 '(see docs/pretrained.md)')))

@@ -15,7 +15,7 @@ backbone = dict(
         type='PretrainedBackbone',
         checkpoint='checkpoints/irnet-r18-imagenet_cmim-dense.pth',
         source=('the ImageNet IR-Net ResNet-18 of its authors, converted by '
-                'tools/model_converters/irnet_to_cmim_dense.py '
+                'tools/model_converters/bnn2cmim.py --arch irnet-r18 '
                 '(see docs/pretrained.md)')))
 # channels of stage 4 (decode head input) and stage 3 (auxiliary head input)
 head_in_channels = 512

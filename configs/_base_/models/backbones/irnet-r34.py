@@ -5,5 +5,5 @@ backbone = dict(
     init_cfg=dict(
         checkpoint='checkpoints/irnet-r34-imagenet_cmim-dense.pth',
         source=('the ImageNet IR-Net ResNet-34 of its authors, converted by '
-                'tools/model_converters/irnet_to_cmim_dense.py '
+                'tools/model_converters/bnn2cmim.py --arch irnet-r34 '
                 '(see docs/pretrained.md)')))

@@ -13,7 +13,7 @@ backbone = dict(
         type='PretrainedBackbone',
         checkpoint='checkpoints/reactnet-a-imagenet_cmim-dense.pth',
         source=('the ImageNet ReActNet-A of its authors, converted by '
-                'tools/model_converters/reactnet_to_cmim_dense.py '
+                'tools/model_converters/bnn2cmim.py --arch reactnet-a '
                 '(see docs/pretrained.md)')))
 # channels of stage 4 (decode head input) and stage 3 (auxiliary head input)
 head_in_channels = 1024
