@@ -3,12 +3,24 @@
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args]
 # Env: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR (127.0.0.1),
 #      PYTHON (python).
+# Exit code: torchrun's, except 75 when the run was preempted (SIGTERM /
+# SIGUSR1 handled by PreemptionHook: a checkpoint was written; requeue with
+# --resume). torchrun forwards a SIGTERM it receives to the workers; SIGUSR1
+# must reach the workers themselves (SLURM signals every process of the
+# step; by hand: kill -USR1 -- -PGID), torchrun does not handle it.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+EXIT_PREEMPTED=75
+
+# rank 0 writes this file when it stops for a preemption
+MARKER=$(mktemp "${TMPDIR:-/tmp}/cmim_preempted.XXXXXX")
+rm -f "$MARKER"
+trap 'rm -f "$MARKER"' EXIT
+export CMIM_PREEMPTION_MARKER=$MARKER
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 ${PYTHON:-python} -m torch.distributed.run \
@@ -20,3 +32,9 @@ ${PYTHON:-python} -m torch.distributed.run \
     "$(dirname "$0")/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"
+STATUS=$?
+if [ -s "$MARKER" ]; then
+    echo "dist_train.sh: preempted, checkpoint written: $(cat "$MARKER")" >&2
+    exit $EXIT_PREEMPTED
+fi
+exit $STATUS
