@@ -17,6 +17,8 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
+import cmim_dense  # noqa: F401  (the checkpoint allow-list for torch.load)
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 TRAIN = REPO_ROOT / 'tools' / 'train.py'
