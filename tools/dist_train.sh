@@ -2,12 +2,13 @@
 # Distributed training with torchrun.
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args]
 # Env: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR (127.0.0.1),
-#      PYTHON (python).
+#      PYTHON (python), SHUTDOWN_TIMEOUT (30: seconds torchrun gives the
+#      workers after forwarding a signal, before SIGKILL).
 # Exit code: torchrun's, except 75 when the run was preempted (SIGTERM /
 # SIGUSR1 handled by PreemptionHook: a checkpoint was written; requeue with
-# --resume). torchrun forwards a SIGTERM it receives to the workers; SIGUSR1
-# must reach the workers themselves (SLURM signals every process of the
-# step; by hand: kill -USR1 -- -PGID), torchrun does not handle it.
+# --resume). torchrun forwards SIGTERM and SIGUSR1 it receives to the
+# workers (they checkpoint and exit), then SIGKILLs them after
+# SHUTDOWN_TIMEOUT seconds.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -29,6 +30,8 @@ ${PYTHON:-python} -m torch.distributed.run \
     --master_addr=$MASTER_ADDR \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
+    --signals-to-handle=SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1 \
+    --shutdown-timeout=${SHUTDOWN_TIMEOUT:-30} \
     "$(dirname "$0")/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"
