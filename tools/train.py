@@ -35,8 +35,9 @@ import cmim_dense  # noqa: E402,F401  (must precede mmseg's model imports)
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
-from cmim_dense.engine import (EXIT_PREEMPTED, PreemptionHook,  # noqa: E402
-                               TrainingPreempted, repair_last_checkpoint)
+from cmim_dense.engine import EXIT_PREEMPTED, PreemptionHook  # noqa: E402
+from cmim_dense.engine import TrainingPreempted  # noqa: E402
+from cmim_dense.engine import repair_last_checkpoint  # noqa: E402
 from cmim_dense.utils.cli import (  # noqa: E402
     add_runner_args, apply_runner_args, build_runner, parse_runner_args)
 
@@ -177,8 +178,10 @@ def use_checkpoint_seed(cfg: Config) -> Optional[int]:
         meta = torch.load(
             path, map_location='cpu', weights_only=True, mmap=True)['meta']
     except Exception as err:  # the runner reports a bad file properly
-        print_log(f'Could not read the seed of {path} ({err}).',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'Could not read the seed of {path} ({err}).',
+            logger='current',
+            level=logging.WARNING)
         return None
     seed = meta.get('seed', None) if isinstance(meta, dict) else None
     if seed is None:

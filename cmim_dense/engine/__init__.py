@@ -11,6 +11,7 @@ from .optimizers import (NonFiniteError, NonFiniteGuardAmpOptimWrapper,
 __all__ += [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointSaveError',
     'EXIT_PREEMPTED', 'PreemptionHook', 'RNGStateHook', 'TrainingPreempted',
-    'atomic_write', 'repair_last_checkpoint', 'NonFiniteError', 'NonFiniteGuardAmpOptimWrapper',
-    'NonFiniteGuardMixin', 'NonFiniteGuardOptimWrapper'
+    'atomic_write', 'repair_last_checkpoint', 'NonFiniteError',
+    'NonFiniteGuardAmpOptimWrapper', 'NonFiniteGuardMixin',
+    'NonFiniteGuardOptimWrapper'
 ]

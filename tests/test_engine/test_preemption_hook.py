@@ -33,8 +33,9 @@ def test_no_signal_no_vote() -> None:
 
 
 def test_bad_arguments_are_named() -> None:
-    with pytest.raises(ValueError, match="signals must be signal names.*"
-                       "SIGFOO"):
+    with pytest.raises(
+            ValueError, match="signals must be signal names.*"
+            "SIGFOO"):
         PreemptionHook(signals=('SIGTERM', 'SIGFOO'))
     with pytest.raises(ValueError, match="on_save_error must be one of"):
         AtomicCheckpointHook(interval=1, on_save_error='ignore')

@@ -58,12 +58,14 @@ def _runner(num_workers: int) -> SimpleNamespace:
             dataloader=SimpleNamespace(num_workers=num_workers)))
 
 
-def _resume(monkeypatch, checkpoint: dict, rank: int, world: int,
+def _resume(monkeypatch,
+            checkpoint: dict,
+            rank: int,
+            world: int,
             num_workers: int = 2) -> SimpleNamespace:
     """Run the hook's resume path as rank ``rank`` of ``world``; the
     generators are scrambled first."""
-    monkeypatch.setattr(rng_state_hook, 'get_dist_info', lambda:
-                        (rank, world))
+    monkeypatch.setattr(rng_state_hook, 'get_dist_info', lambda: (rank, world))
     runner = _runner(num_workers)
     hook = RNGStateHook()
     hook.after_load_checkpoint(runner, checkpoint)
@@ -128,8 +130,8 @@ def test_save_keeps_gathered_states_of_that_iteration(monkeypatch) -> None:
     states gathered at the same iteration, nothing stale."""
     monkeypatch.setattr(rng_state_hook, 'get_dist_info', lambda: (0, 2))
     other = _seeded_state(1)
-    monkeypatch.setattr(rng_state_hook, 'all_gather_object', lambda mine:
-                        [mine, other])
+    monkeypatch.setattr(rng_state_hook, 'all_gather_object',
+                        lambda mine: [mine, other])
     hook, runner = RNGStateHook(), _runner(2)
     hook.before_save_checkpoint_all_ranks(runner)
     live = _seeded_state(0)

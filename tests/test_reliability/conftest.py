@@ -33,4 +33,3 @@ def uninterrupted_ddp(tmp_path_factory: pytest.TempPathFactory,
     work_dir = tmp_path_factory.mktemp('uninterrupted_ddp')
     run(command(work_dir, reliability_data, *SEED, *DDP_OPTIONS, ranks=2))
     return final_state(work_dir)
-

@@ -44,14 +44,16 @@ class DiskFullHook(Hook):
         self.once = once
         self._saved: Optional[tuple] = None
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter + 1 != self.at_iter:
             return
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not a kill
         self._saved = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE,
-                           (self.limit, self._saved[1]))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self._saved[1]))
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if self._saved is not None and self.once:
@@ -81,10 +83,7 @@ class PoisonRankHook(Hook):
     @staticmethod
     def _params(runner) -> Dict[str, torch.Tensor]:
         model = getattr(runner.model, 'module', runner.model)
-        return {
-            n: p.detach().clone()
-            for n, p in model.named_parameters()
-        }
+        return {n: p.detach().clone() for n, p in model.named_parameters()}
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if runner.iter + 1 != self.at_iter:
@@ -95,7 +94,10 @@ class PoisonRankHook(Hook):
             self.handle = model.decode_head.conv_seg.register_forward_hook(
                 lambda module, args, out: out * float('nan'))
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter + 1 != self.at_iter:
             return
@@ -108,5 +110,6 @@ class PoisonRankHook(Hook):
         self.states['final'] = self._params(runner)
         self.states['skipped'] = torch.tensor(
             runner.optim_wrapper.skipped_steps)
-        torch.save(self.states,
-                   os.path.join(runner.work_dir, f'rank{get_dist_info()[0]}.pt'))
+        torch.save(
+            self.states,
+            os.path.join(runner.work_dir, f'rank{get_dist_info()[0]}.pt'))

@@ -23,8 +23,13 @@ def test_nan_on_one_rank_skips_on_every_rank(tmp_path: Path,
                                              reliability_data: Path) -> None:
     work_dir = tmp_path / 'work'
     proc = run(
-        command(work_dir, reliability_data, *SEED, *DDP_OPTIONS,
-                config=CONFIG, ranks=2))
+        command(
+            work_dir,
+            reliability_data,
+            *SEED,
+            *DDP_OPTIONS,
+            config=CONFIG,
+            ranks=2))
     states = [_states(work_dir, rank) for rank in (0, 1)]
     for rank, state in enumerate(states):
         assert int(state['skipped']) == 1, rank
@@ -45,8 +50,14 @@ def test_nan_on_one_rank_skips_on_every_rank(tmp_path: Path,
 def test_nan_on_one_rank_stops_every_rank(tmp_path: Path,
                                           reliability_data: Path) -> None:
     proc = run(
-        command(tmp_path / 'work', reliability_data, *SEED, *DDP_OPTIONS,
-                'optim_wrapper.policy=stop', config=CONFIG, ranks=2),
+        command(
+            tmp_path / 'work',
+            reliability_data,
+            *SEED,
+            *DDP_OPTIONS,
+            'optim_wrapper.policy=stop',
+            config=CONFIG,
+            ranks=2),
         expect=None)
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr

@@ -9,11 +9,12 @@ import os
 import random
 import signal
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 from training_runs import (DDP_OPTIONS, MAX_ITERS, SEED, WORKERS,
-                           assert_same_state, command, final_state, finish,
-                           logged_steps, run, start, wait_for_step)
+                           assert_same_state, command, descendants,
+                           final_state, finish, logged_steps, run, start,
+                           wait_for_step)
 
 from cmim_dense.engine import EXIT_PREEMPTED
 
@@ -35,29 +36,9 @@ def _checkpoint_left(work_dir: Path) -> int:
     return int(checkpoints[0].stem.split('_')[1])
 
 
-def _descendants(root: int) -> List[int]:
-    """Pids of the processes below ``root`` (torchrun starts each worker in
-    a session of its own, so the process group does not find them)."""
-    parents = {}
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                stat = Path(f'/proc/{entry}/stat').read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(')', 1)[1].split()[1])
-    found, frontier = [], [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid]
-        found += children
-        frontier += children
-    return found
-
-
 def _rank_pid(launcher: int, rank: int) -> int:
     """The pid of training rank ``rank`` started by ``launcher``."""
-    for pid in _descendants(launcher):
+    for pid in descendants(launcher):
         try:
             cmdline = Path(f'/proc/{pid}/cmdline').read_bytes()
             environ = Path(f'/proc/{pid}/environ').read_bytes()
@@ -91,9 +72,9 @@ def test_sigterm_single_process(tmp_path: Path, reliability_data: Path,
     assert_same_state(final_state(work_dir), uninterrupted)
 
 
-def test_sigusr1_to_one_of_two_ranks(tmp_path: Path, reliability_data: Path,
-                                     uninterrupted_ddp: Dict[str,
-                                                             dict]) -> None:
+def test_sigusr1_to_one_of_two_ranks(
+        tmp_path: Path, reliability_data: Path,
+        uninterrupted_ddp: Dict[str, dict]) -> None:
     """2 gloo ranks (``tools/dist_train.sh``), SIGUSR1 to rank 1 only: rank
     0 learns it from the vote, both stop after the same step, rank 0 writes
     the checkpoint, dist_train.sh exits 75. Resumed (each rank restores its
@@ -102,8 +83,7 @@ def test_sigusr1_to_one_of_two_ranks(tmp_path: Path, reliability_data: Path,
     step = _pick_step('ddp')
     work_dir, log = tmp_path / 'work', tmp_path / 'train.log'
     proc = start(
-        command(work_dir, reliability_data, *SEED, *DDP_OPTIONS, ranks=2),
-        log)
+        command(work_dir, reliability_data, *SEED, *DDP_OPTIONS, ranks=2), log)
     wait_for_step(proc, work_dir, step)
     os.kill(_rank_pid(proc.pid, 1), signal.SIGUSR1)
     assert finish(proc, log) == EXIT_PREEMPTED
@@ -115,7 +95,8 @@ def test_sigusr1_to_one_of_two_ranks(tmp_path: Path, reliability_data: Path,
             f'after iteration {stopped}') in text
     assert 'dist_train.sh: preempted' in text
 
-    run(command(work_dir, reliability_data, *DDP_OPTIONS, resume=True,
-                ranks=2))
+    run(
+        command(
+            work_dir, reliability_data, *DDP_OPTIONS, resume=True, ranks=2))
     assert min(logged_steps(work_dir)) == stopped + 1
     assert_same_state(final_state(work_dir), uninterrupted_ddp)

@@ -23,10 +23,9 @@ from training_runs import (SEED, WORKERS, assert_same_state, command,
 ITERS_PER_EPOCH = 4
 
 
-def test_sigkill_mid_epoch_with_workers(tmp_path: Path,
-                                        reliability_data: Path,
-                                        uninterrupted: Dict[str,
-                                                            dict]) -> None:
+def test_sigkill_mid_epoch_with_workers(
+        tmp_path: Path, reliability_data: Path,
+        uninterrupted: Dict[str, dict]) -> None:
     step = random.Random('issue16-sigkill').choice([4, 5, 7])
     print(f'SIGKILL after iteration {step} is logged')
     work_dir, log = tmp_path / 'work', tmp_path / 'train.log'

@@ -72,7 +72,8 @@ def dist_env() -> Dict[str, str]:
     return dict(env(), PYTHON=sys.executable, PORT=str(free_port()))
 
 
-def run(cmd: Sequence[str], expect: Optional[int] = 0,
+def run(cmd: Sequence[str],
+        expect: Optional[int] = 0,
         log: Optional[Path] = None) -> subprocess.CompletedProcess:
     """Run to the end; check the exit code (unless ``expect`` is None)."""
     proc = subprocess.run(
@@ -126,11 +127,38 @@ def wait_for_step(proc: subprocess.Popen, work_dir: Path, step: int) -> None:
         time.sleep(0.01)
 
 
+def descendants(root: int) -> List[int]:
+    """Pids of the processes below ``root`` (torchrun starts each worker in
+    a session of its own, so the process group does not find them)."""
+    parents = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                stat = Path(f'/proc/{entry}/stat').read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(')', 1)[1].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [c for c, p in parents.items() if p == pid]
+        found += children
+        frontier += children
+    return found
+
+
 def finish(proc: subprocess.Popen, log: Path) -> int:
+    """Wait for the exit code; on a timeout kill the job and the torchrun
+    workers (their own sessions) before failing."""
     try:
         return proc.wait(timeout=TIMEOUT_S)
     finally:
         if proc.poll() is None:
+            for pid in descendants(proc.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         print(log.read_text()[-3000:])
@@ -139,10 +167,12 @@ def finish(proc: subprocess.Popen, log: Path) -> int:
 def final_state(work_dir: Path) -> Dict[str, dict]:
     """Model and optimizer states of the run's last checkpoint."""
     ckpt = torch.load(
-        work_dir / f'iter_{MAX_ITERS}.pth', map_location='cpu',
+        work_dir / f'iter_{MAX_ITERS}.pth',
+        map_location='cpu',
         weights_only=True)
     return dict(
-        state_dict=ckpt['state_dict'], optimizer=ckpt['optimizer'],
+        state_dict=ckpt['state_dict'],
+        optimizer=ckpt['optimizer'],
         meta=ckpt['meta'])
 
 

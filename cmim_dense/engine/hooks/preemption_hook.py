@@ -110,8 +110,8 @@ class PreemptionHook(Hook):
 
     priority = 'LOWEST'  # after the scheduler and checkpoint hooks
 
-    def __init__(self, signals: Sequence[str] = ('SIGTERM',
-                                                 'SIGUSR1')) -> None:
+    def __init__(
+        self, signals: Sequence[str] = ('SIGTERM', 'SIGUSR1')) -> None:
         if isinstance(signals, str):
             signals = (signals, )
         unknown = [s for s in signals if not hasattr(signal, str(s))]
@@ -200,8 +200,8 @@ class PreemptionHook(Hook):
             f'PreemptionHook: {name} received by {where}; rank {rank} stops '
             f'after iteration {iteration} with a checkpoint.')
         hook = self._checkpoint_hook(runner)
-        filename = hook.filename_tmpl.format(
-            runner.epoch + 1 if hook.by_epoch else iteration)
+        step = runner.epoch + 1 if hook.by_epoch else iteration
+        filename = hook.filename_tmpl.format(step)
         if not (hook.last_ckpt or '').endswith(filename):
             hook._save_checkpoint(runner)  # every rank: it synchronizes
         barrier()  # no rank exits before rank 0 has written
