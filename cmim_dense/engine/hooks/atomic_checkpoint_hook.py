@@ -10,7 +10,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 
 from cmim_dense.registry import HOOKS
-from ...utils.atomic_io import atomic_write
+from ...utils.atomic_io import atomic_write, remove_temporaries
 
 ATOMIC_BACKEND = 'cmim_dense_atomic_local'
 
@@ -127,7 +127,8 @@ class AtomicCheckpointHook(CheckpointHook):
        naming the path (``on_save_error='stop'``) or logs it and trains on
        (``'continue'``).
 
-    :meth:`before_run` (which runs before the runner resumes) points an
+    :meth:`before_run` (which runs before the runner resumes) removes the
+    temporary files a killed write left in the work directory and points an
     empty or dangling ``last_checkpoint`` left by an older writer at the
     newest complete checkpoint (:func:`repair_last_checkpoint`).
 
@@ -165,9 +166,13 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
 
     def before_run(self, runner) -> None:
-        """Repair an empty or dangling ``last_checkpoint`` pointer."""
+        """Remove the temporary files of a killed run's writes and repair
+        an empty or dangling ``last_checkpoint`` pointer."""
         super().before_run(runner)
         if is_main_process():
+            for path in remove_temporaries(runner.work_dir):
+                runner.logger.warning('AtomicCheckpointHook: removed '
+                                      f'{path}, left by a killed write.')
             repair_last_checkpoint(runner.work_dir, runner.logger)
 
     def _remove_checkpoint(self, step: int) -> None:
