@@ -9,7 +9,7 @@ iterations, no validation. With the tests' 8 training images (4 iterations
 per epoch) the checkpoints 3, 6 and 9 are in the middle of an epoch. ``data_root`` is set by ``--cfg-options``.
 """
 _base_ = ['../../data/configs/tiny_seg.py']
-randomness = dict(_delete_=True, deterministic=True)
+randomness = dict(_delete_=True, seed=None, deterministic=True)
 max_iters = 10
 optim_wrapper = dict(type='NonFiniteGuardOptimWrapper', policy='skip')
 param_scheduler = [
