@@ -6,9 +6,10 @@
 #      workers after forwarding a signal, before SIGKILL).
 # Exit code: torchrun's, except 75 when the run was preempted (SIGTERM /
 # SIGUSR1 handled by PreemptionHook: a checkpoint was written; requeue with
-# --resume). torchrun forwards SIGTERM and SIGUSR1 it receives to the
-# workers (they checkpoint and exit), then SIGKILLs them after
-# SHUTDOWN_TIMEOUT seconds.
+# --resume). Signal the whole process group (kill -TERM -- -PGID; SLURM
+# signals every process of the step): torchrun forwards SIGTERM / SIGUSR1
+# to the workers (they checkpoint and exit) and SIGKILLs them after
+# SHUTDOWN_TIMEOUT seconds; this script waits and reports.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -34,8 +35,16 @@ ${PYTHON:-python} -m torch.distributed.run \
     --shutdown-timeout=${SHUTDOWN_TIMEOUT:-30} \
     "$(dirname "$0")/train.py" \
     "$CONFIG" \
-    --launcher pytorch "${@:3}"
-STATUS=$?
+    --launcher pytorch "${@:3}" &
+PID=$!
+# Survive the job's signals to report the exit code: torchrun, in this
+# process group, gets them itself and forwards them to the workers.
+trap ':' TERM USR1 INT HUP
+while :; do
+    wait $PID
+    STATUS=$?
+    kill -0 $PID 2>/dev/null || break  # wait was cut short by a signal
+done
 if [ -s "$MARKER" ]; then
     echo "dist_train.sh: preempted, checkpoint written: $(cat "$MARKER")" >&2
     exit $EXIT_PREEMPTED

@@ -100,3 +100,21 @@ def test_sigusr1_to_one_of_two_ranks(
             work_dir, reliability_data, *DDP_OPTIONS, resume=True, ranks=2))
     assert min(logged_steps(work_dir)) == stopped + 1
     assert_same_state(final_state(work_dir), uninterrupted_ddp)
+
+
+def test_sigterm_to_the_torchrun_job(tmp_path: Path,
+                                     reliability_data: Path) -> None:
+    """SIGTERM to the process group of ``tools/dist_train.sh`` (the script
+    and torchrun, as a scheduler sends it): torchrun forwards it to the
+    ranks, they checkpoint the step they stop at, and the script survives
+    to exit with 75 (not torchrun's generic failure)."""
+    step = _pick_step('torchrun')
+    work_dir, log = tmp_path / 'work', tmp_path / 'train.log'
+    proc = start(
+        command(work_dir, reliability_data, *SEED, *DDP_OPTIONS, ranks=2), log)
+    wait_for_step(proc, work_dir, step)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert finish(proc, log) == EXIT_PREEMPTED
+    stopped = max(logged_steps(work_dir))
+    assert _checkpoint_left(work_dir) == stopped < MAX_ITERS
+    assert 'PreemptionHook: SIGTERM received by this rank' in log.read_text()
