@@ -2,13 +2,16 @@
 from .hooks import BinarizerScheduleHook
 
 __all__ = ['BinarizerScheduleHook']
-from .hooks import (AtomicCheckpointHook, AtomicLocalBackend, RNGStateHook,
-                    atomic_write)
+from .hooks import (EXIT_PREEMPTED, AtomicCheckpointHook, AtomicLocalBackend,
+                    CheckpointSaveError, PreemptionHook, RNGStateHook,
+                    TrainingPreempted, atomic_write, repair_last_checkpoint)
 from .optimizers import (NonFiniteError, NonFiniteGuardAmpOptimWrapper,
                          NonFiniteGuardMixin, NonFiniteGuardOptimWrapper)
 
 __all__ += [
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'RNGStateHook',
-    'atomic_write', 'NonFiniteError', 'NonFiniteGuardAmpOptimWrapper',
-    'NonFiniteGuardMixin', 'NonFiniteGuardOptimWrapper'
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointSaveError',
+    'EXIT_PREEMPTED', 'PreemptionHook', 'RNGStateHook', 'TrainingPreempted',
+    'atomic_write', 'repair_last_checkpoint', 'NonFiniteError',
+    'NonFiniteGuardAmpOptimWrapper', 'NonFiniteGuardMixin',
+    'NonFiniteGuardOptimWrapper'
 ]

@@ -4,7 +4,10 @@ import os
 import os.path as osp
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, List, Union
+
+#: Name ending of :func:`atomic_write`'s temporary files (``.NAME.*.tmp``).
+TMP_SUFFIX = '.tmp'
 
 
 def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
@@ -24,7 +27,7 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(
-        prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
+        prefix=f'.{osp.basename(filepath)}.', suffix=TMP_SUFFIX, dir=folder)
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -38,6 +41,32 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
         if osp.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def remove_temporaries(folder: Union[str, Path]) -> List[str]:
+    """Remove the temporary files a killed :func:`atomic_write` left.
+
+    A process killed between the temporary file's creation and the rename
+    (SIGKILL, power loss) cannot clean up. Call this where no write is in
+    progress (before training starts).
+
+    Args:
+        folder (str | Path): The destination folder of the writes.
+
+    Returns:
+        list[str]: The paths removed.
+    """
+    folder = str(folder)
+    if not osp.isdir(folder):
+        return []
+    removed = []
+    for name in os.listdir(folder):
+        path = osp.join(folder, name)
+        if name.startswith('.') and name.endswith(TMP_SUFFIX) and \
+                osp.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed
 
 
 def atomic_torch_save(obj: Any, filepath: Union[str, Path]) -> None:

@@ -17,7 +17,9 @@ resume = False
 custom_hooks = [
     # drives the binarizers' progress-dependent state (IR-Net/RBNN t, k, ...)
     dict(type='BinarizerScheduleHook'),
-    # saves/restores torch's RNG state so that a resumed run continues
-    # exactly (dropout, CMIM's negatives)
+    # saves/restores every rank's RNG states so that a resumed run
+    # continues exactly (dropout, CMIM's negatives)
     dict(type='RNGStateHook'),
+    # SIGTERM / SIGUSR1: finish the step, checkpoint, exit 75 (--resume)
+    dict(type='PreemptionHook'),
 ]

@@ -83,3 +83,19 @@ def test_torn_last_checkpoint_is_repaired(tmp_path: Path,
     pointer.write_text(str(old))
     AtomicCheckpointHook(interval=1).before_run(_Runner(tmp_path))
     assert pointer.read_text() == str(old)
+
+
+def test_temporaries_of_a_killed_write_are_removed(tmp_path: Path) -> None:
+    """A SIGKILL between ``mkstemp`` and the rename leaves ``.NAME.*.tmp``;
+    ``before_run`` removes it (and only it) before resuming."""
+    from cmim_dense.utils.atomic_io import remove_temporaries
+    (tmp_path / 'iter_2.pth').write_bytes(b'2')
+    (tmp_path / 'notes.tmp').write_bytes(b'not ours: no leading dot')
+    torn = tmp_path / '.last_checkpoint.ab12cd.tmp'
+    torn.write_bytes(b'/half')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
+    AtomicCheckpointHook(interval=1).before_run(_Runner(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == [
+        'iter_2.pth', 'last_checkpoint', 'notes.tmp'
+    ]
+    assert remove_temporaries(tmp_path / 'missing') == []

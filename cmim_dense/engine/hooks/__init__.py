@@ -4,12 +4,15 @@ from .cmim_memory_hook import CMIMMemoryHook
 
 __all__ = ['BinarizerScheduleHook', 'CMIMMemoryHook']
 from .atomic_checkpoint_hook import (AtomicCheckpointHook, AtomicLocalBackend,
-                                     atomic_write)
+                                     CheckpointSaveError, atomic_write,
+                                     repair_last_checkpoint)
+from .preemption_hook import EXIT_PREEMPTED, PreemptionHook, TrainingPreempted
 from .rng_state_hook import RNGStateHook
 
 __all__ += [
-    'AtomicCheckpointHook', 'AtomicLocalBackend', 'atomic_write',
-    'RNGStateHook'
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointSaveError',
+    'atomic_write', 'repair_last_checkpoint', 'EXIT_PREEMPTED',
+    'PreemptionHook', 'TrainingPreempted', 'RNGStateHook'
 ]
 from .backbone_init_hook import BackboneInitHook, backbone_init_sources
 

@@ -2,10 +2,11 @@
 import math
 import weakref
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
+from mmengine.dist import all_gather_object
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
@@ -178,22 +179,47 @@ class NonFiniteGuardMixin:
     # ------------------------------------------------------------------
     # The step
     # ------------------------------------------------------------------
-    @staticmethod
-    def _all_ranks_finite(loss: torch.Tensor) -> bool:
-        """Whether the loss is finite on every rank.
+    def _non_finite_ranks(self, loss: torch.Tensor) -> List[Tuple]:
+        """The ranks whose loss is not finite, with their bad terms.
 
         Under DDP all ranks must take the same branch: a rank that skips
         ``backward`` while the others run it would hang their gradient
-        all-reduce. Gradients need no such vote: DDP has already averaged
-        them, so every rank sees the same values.
+        all-reduce. So the ranks vote (one all-reduce of a flag, every
+        step); only when some loss is not finite do they gather which rank
+        and which terms, for the message. Gradients need no vote: DDP has
+        already averaged them, so every rank sees the same values.
+
+        Returns:
+            list[tuple]: ``(rank, terms, value)`` per rank with a non-finite
+            loss (rank None when not distributed); empty if all are finite.
         """
         finite = torch.isfinite(loss.detach()).all()
+
+        def report() -> Tuple[List[str], float]:
+            return self.non_finite_terms(), float(loss.detach().sum())
+
         if dist.is_available() and dist.is_initialized() and \
                 dist.get_world_size() > 1:
             flag = finite.to(torch.float32).reshape(1)
             dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-            return bool(flag.item() > 0)
-        return bool(finite)
+            if bool(flag.item() > 0):
+                return []
+            mine = None if bool(finite) else report()
+            return [(rank, *theirs)
+                    for rank, theirs in enumerate(all_gather_object(mine))
+                    if theirs is not None]
+        return [] if bool(finite) else [(None, *report())]
+
+    @staticmethod
+    def _describe(bad: List[Tuple]) -> str:
+        """``loss term(s) A, B (nan) on rank 1`` for :meth:`_handle`."""
+        parts = []
+        for rank, terms, value in bad:
+            what = 'loss' + (f' term(s) {", ".join(terms)}'
+                             if terms else ' (summed loss)')
+            parts.append(f'{what} ({value})' +
+                         (f' on rank {rank}' if rank is not None else ''))
+        return '; '.join(parts)
 
     def update_params(self,
                       loss: torch.Tensor,
@@ -214,12 +240,10 @@ class NonFiniteGuardMixin:
         step_kwargs = step_kwargs or {}
         zero_kwargs = zero_kwargs or {}
         try:
-            if not self._all_ranks_finite(loss):
+            bad = self._non_finite_ranks(loss)
+            if bad:
                 self._inner_count += 1  # the call counts, as in backward
-                terms = self.non_finite_terms()
-                what = 'loss' + (f' term(s) {", ".join(terms)}'
-                                 if terms else ' (summed loss)')
-                self._handle(f'{what} ({float(loss.detach().sum())})')
+                self._handle(self._describe(bad))
                 return
             self.backward(self.scale_loss(loss))
             if not self.should_update():
