@@ -22,4 +22,7 @@ custom_hooks = [
     dict(type='RNGStateHook'),
     # SIGTERM / SIGUSR1: finish the step, checkpoint, exit 75 (--resume)
     dict(type='PreemptionHook'),
+    # CMIM memory banks: size from the training set, broadcast from rank 0
+    # (does nothing for models without a bank)
+    dict(type='CMIMMemoryHook'),
 ]

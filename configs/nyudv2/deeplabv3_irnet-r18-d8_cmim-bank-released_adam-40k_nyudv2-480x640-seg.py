@@ -17,10 +17,3 @@ model = dict(
         momentum=0.5,
         positive='bank',
         reduction='sum'))
-# the runtime's hooks plus CMIMMemoryHook: checks the bank size against the
-# training set, broadcasts the banks from rank 0 before the first step
-custom_hooks = [
-    dict(type='BinarizerScheduleHook'),
-    dict(type='RNGStateHook'),
-    dict(type='CMIMMemoryHook'),
-]
