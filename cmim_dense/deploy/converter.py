@@ -9,6 +9,7 @@ convs, heads) stay PyTorch. Weights are packed once, here.
 """
 from typing import Callable, Dict, List, Optional, Type
 
+import torch
 from mmengine.logging import print_log
 from torch import nn
 
@@ -60,12 +61,40 @@ def _binary_conv(conv: BinaryConv2d, name: str) -> Optional[nn.Module]:
     return EngineConv2d.from_binary_conv(conv, name)
 
 
+def _fuse_sequential_bn(model: nn.Module) -> None:
+    """Fold ``Sequential(..., EngineConv2d, BN, ...)`` BNs into the conv."""
+    for module in model.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        names = list(module._modules)
+        for first, second in zip(names, names[1:]):
+            conv, bn = module._modules[first], module._modules[second]
+            if isinstance(conv, EngineConv2d) and conv.fused and \
+                    conv.act_spec is None and conv.act is None and \
+                    conv.bn is None and \
+                    isinstance(bn, nn.modules.batchnorm._BatchNorm):
+                conv.fuse_bn(bn)
+                if conv.bn is None:  # folded
+                    module._modules[second] = nn.Identity()
+
+
+def _to_channels_last(module: nn.Module, args: tuple) -> tuple:
+    return tuple(
+        a.contiguous(memory_format=torch.channels_last) if isinstance(
+            a, torch.Tensor) and a.dim() == 4 else a for a in args)
+
+
 def convert_to_engine(model: nn.Module,
                       strict: bool = True,
+                      channels_last: bool = True,
                       verbose: bool = False) -> Dict[str, List[str]]:
     """Replace the model's binary blocks and convs by engine modules.
 
     The model is put in eval mode (the engine form is inference only).
+    Engine outputs are NHWC (``channels_last``); with ``channels_last`` the
+    FP layers' weights are made ``channels_last`` too and the backbone's
+    input is converted, so PyTorch's FP convs and pools (which are several
+    times faster on CPU in that format) never reorder memory.
 
     Args:
         model (nn.Module): A trained binary model (weights loaded; frozen
@@ -73,6 +102,7 @@ def convert_to_engine(model: nn.Module,
         strict (bool): Raise on a binary layer the engine cannot run
             exactly; False leaves such layers in PyTorch (listed in the
             result's ``'pytorch'``). Defaults to True.
+        channels_last (bool): See above. Defaults to True.
         verbose (bool): Log the summary. Defaults to False.
 
     Returns:
@@ -108,6 +138,13 @@ def convert_to_engine(model: nn.Module,
             visit(new if new is not None else child, f'{name}.')
 
     visit(model, '')
+    _fuse_sequential_bn(model)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        target = getattr(model, 'backbone', model)
+        if not getattr(target, '_engine_channels_last', False):
+            target.register_forward_pre_hook(_to_channels_last)
+            target._engine_channels_last = True
     if not report['engine']:
         raise ValueError('convert_to_engine: the model has no binary conv the '
                          'engine can run' +
