@@ -9,11 +9,12 @@ from .converter import (ENGINE_CONVERTERS, convert_to_engine,
                         register_engine_converter)
 from .engine_blocks import EngineBasicBlock, EngineReActBlock
 from .engine_conv import EngineConv2d, UnsupportedLayerError, act_spec
+from .inference import predict_image
 from .loading import load_deploy_model, load_weights
 
 __all__ = [
     'ENGINE_CONVERTERS', 'EngineBasicBlock', 'EngineConv2d',
     'EngineReActBlock', 'UnsupportedLayerError', 'act_spec',
     'convert_to_engine', 'load_deploy_model', 'load_weights',
-    'register_engine_converter'
+    'predict_image', 'register_engine_converter'
 ]

@@ -1,4 +1,6 @@
 """Build a deployable model from a config and a trained checkpoint."""
+import copy
+from itertools import product
 from typing import Union
 
 import torch
@@ -10,6 +12,7 @@ from cmim_dense.models.algorithms.cmim import (ARCHITECTURE_PREFIX,
                                                extract_architecture_state)
 from cmim_dense.models.utils import (is_packed_checkpoint,
                                      load_packed_checkpoint)
+from cmim_dense.models.utils.binary_packing import PACKING_KEY
 from .converter import convert_to_engine
 
 
@@ -43,9 +46,22 @@ def load_weights(model: nn.Module, checkpoint: Union[str, dict],
         targets.append(model.architecture)
     errors = []
     if is_packed_checkpoint(checkpoint):
-        for target in targets:
+        candidates = [checkpoint]
+        layers = checkpoint['meta'][PACKING_KEY]['layers']
+        if layers and all(n.startswith(ARCHITECTURE_PREFIX) for n in layers):
+            # packed from a CMIM model: its architecture's part
+            meta = dict(checkpoint['meta'])
+            meta[PACKING_KEY] = dict(
+                meta[PACKING_KEY],
+                layers=[n[len(ARCHITECTURE_PREFIX):] for n in layers])
+            candidates.append(
+                dict(
+                    meta=meta,
+                    state_dict=extract_architecture_state(
+                        checkpoint['state_dict'])))
+        for target, candidate in product(targets, candidates):
             try:
-                load_packed_checkpoint(target, checkpoint)
+                load_packed_checkpoint(target, candidate)
                 return target
             except (ValueError, RuntimeError, KeyError) as err:
                 errors.append(f'{type(target).__name__}: {err}')
@@ -73,8 +89,8 @@ def load_deploy_model(config: Union[str, Config],
     """The inference model of a trained checkpoint.
 
     Args:
-        config (str | Config): The model's config (a CMIM config gives its
-            ``architecture``).
+        config (str | Config): The model's config (of a CMIM config, the
+            ``architecture`` is built).
         checkpoint (str | dict): Plain, CMIM or packed checkpoint.
         engine (bool): Convert the binary layers to the 1-bit engine; False
             keeps the fake-quantized PyTorch model. Defaults to True.
@@ -85,12 +101,13 @@ def load_deploy_model(config: Union[str, Config],
     """
     from mmseg.registry import MODELS
     cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if cfg.model.get('type') == 'CMIM':  # the wrapped model only
+        cfg = copy.deepcopy(cfg)
+        cfg.model = cfg.model.architecture
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model = MODELS.build(cfg.model)
     source = checkpoint if isinstance(checkpoint, str) else '<dict>'
     load_weights(model, checkpoint, source)
-    if isinstance(getattr(model, 'architecture', None), nn.Module):
-        model = model.architecture
     model.eval()
     if engine:
         convert_to_engine(model, strict=strict)
