@@ -259,8 +259,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
             model = model.module
         if engine:
             from cmim_dense.deploy import convert_to_engine, load_weights
+            from cmim_dense.ops import engine_isa
             load_weights(model, args.checkpoint)
-            convert_to_engine(model, verbose=True)
+            report = convert_to_engine(model)
+            print(f'engine ({engine_isa()}): {len(report["engine"])} '
+                  f'modules converted, {len(report["pytorch"])} binary '
+                  'layers left in PyTorch')
         else:
             load_packed_checkpoint(model, args.checkpoint)
     return runner.test()
