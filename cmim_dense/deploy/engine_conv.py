@@ -13,7 +13,7 @@ from cmim_dense.models.quantizers.activation_quantizers import (ReCUSign,
 from cmim_dense.models.quantizers.output_scales import (ChannelScale,
                                                         GammaScale, XNORScale)
 from cmim_dense.models.utils.binary_packing import _split_weight
-from cmim_dense.ops import apply_act, bitconv2d, pack_weight, tap_sums
+from cmim_dense.ops import bitconv2d, pack_weight, tap_sums
 
 ActSpec = Optional[Tuple]
 
@@ -282,39 +282,29 @@ class EngineConv2d(nn.Module):
             tapsum=self.tapsum)
         sample = x.detach().abs().flatten(1).mean(1) \
             if self.sample_scale else None
-        if self.fused and self.bn is None:
-            y = bitconv2d(
-                x,
-                self.packed,
-                self.weight_shape,
-                alpha=self.alpha,
-                beta=self.beta,
-                sample_scale=sample,
-                residual=residual,
-                act=self.act_spec,
-                out=out if self.act is None else None,
-                **geometry)
-            if self.act is None:
-                return y
-            y = self.act(y)
-        else:
-            y = bitconv2d(
-                x,
-                self.packed,
-                self.weight_shape,
-                alpha=self.alpha,
-                beta=self.beta,
-                sample_scale=sample,
-                **geometry)
+        in_engine = self.fused and self.bn is None  # BN, add, act fused
+        y = bitconv2d(
+            x,
+            self.packed,
+            self.weight_shape,
+            alpha=self.alpha,
+            beta=self.beta,
+            sample_scale=sample,
+            residual=residual if in_engine else None,
+            act=self.act_spec if in_engine else None,
+            out=out if in_engine and self.act is None else None,
+            **geometry)
+        if in_engine and self.act is None:
+            return y
+        if not in_engine:
             if self.post_scale is not None:
                 y = self.post_scale(y, x) + self.post_bias.view(1, -1, 1, 1)
             if self.bn is not None:
                 y = self.bn(y)
             if residual is not None:
                 y = y + residual
-            y = apply_act(y, self.act_spec)
-            if self.act is not None:
-                y = self.act(y)
+        if self.act is not None:
+            y = self.act(y)
         if out is not None:
             out.copy_(y)
             return out

@@ -24,7 +24,7 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
 
 import cmim_dense  # noqa: E402,F401
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 
 from cmim_dense.deploy import load_deploy_model  # noqa: E402
 from cmim_dense.models.utils import pack_checkpoint  # noqa: E402
@@ -38,6 +38,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('out', help='packed inference checkpoint to write')
     parser.add_argument(
         '--config', help='model config (default: the checkpoint\'s own)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value')
     parser.add_argument(
         '--verify-shape',
         type=int,
@@ -53,15 +58,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def inference_config(args: argparse.Namespace, checkpoint: dict) -> Config:
-    """The config of the inference model (CMIM's ``architecture``)."""
-    if args.config is not None:
-        cfg = Config.fromfile(args.config)
-    else:
-        text = checkpoint.get('meta', {}).get('cfg')
-        if not text:
-            raise SystemExit(f'{args.checkpoint} stores no config '
-                             '(meta["cfg"]); pass --config CONFIG')
-        cfg = Config.fromstring(text, file_format='.py')
+    """The config of the inference model (CMIM's ``architecture``).
+
+    ``--config`` or the checkpoint's own, read as ``pack_binary.py`` does.
+    """
+    spec = importlib.util.spec_from_file_location(
+        'cmim_dense_tool_pack_binary',
+        osp.join(osp.dirname(osp.abspath(__file__)), 'pack_binary.py'))
+    pack_binary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pack_binary)
+    cfg = pack_binary.load_config(args, checkpoint)
     if cfg.model.get('type') == 'CMIM':
         cfg.model = cfg.model.architecture
     return cfg
