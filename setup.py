@@ -57,5 +57,4 @@ def bitconv_extension() -> Extension:
 
 if __name__ == '__main__':
     setup(
-        install_requires=install_requires(),
-        ext_modules=[bitconv_extension()])
+        install_requires=install_requires(), ext_modules=[bitconv_extension()])

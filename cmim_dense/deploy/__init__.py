@@ -15,6 +15,6 @@ from .loading import load_deploy_model, load_weights
 __all__ = [
     'ENGINE_CONVERTERS', 'EngineBasicBlock', 'EngineConv2d',
     'EngineReActBlock', 'UnsupportedLayerError', 'act_spec',
-    'convert_to_engine', 'load_deploy_model', 'load_weights',
-    'predict_image', 'register_engine_converter'
+    'convert_to_engine', 'load_deploy_model', 'load_weights', 'predict_image',
+    'register_engine_converter'
 ]

@@ -80,8 +80,9 @@ def _fuse_sequential_bn(model: nn.Module) -> None:
 
 def _to_channels_last(module: nn.Module, args: tuple) -> tuple:
     return tuple(
-        a.contiguous(memory_format=torch.channels_last) if isinstance(
-            a, torch.Tensor) and a.dim() == 4 else a for a in args)
+        a.contiguous(memory_format=torch.channels_last
+                     ) if isinstance(a, torch.Tensor) and a.dim() == 4 else a
+        for a in args)
 
 
 def convert_to_engine(model: nn.Module,
@@ -146,10 +147,10 @@ def convert_to_engine(model: nn.Module,
             target.register_forward_pre_hook(_to_channels_last)
             target._engine_channels_last = True
     if not report['engine']:
-        raise ValueError('convert_to_engine: the model has no binary conv the '
-                         'engine can run' +
-                         (f' ({report["pytorch"]})' if report['pytorch'] else
-                          ''))
+        raise ValueError(
+            'convert_to_engine: the model has no binary conv the '
+            'engine can run' +
+            (f' ({report["pytorch"]})' if report['pytorch'] else ''))
     if verbose:
         print_log(
             f'engine: {len(report["engine"])} modules converted; '

@@ -10,8 +10,11 @@ from cmim_dense.models.backbones.reactnet_block import ReActBlock
 from .engine_conv import EngineConv2d
 
 
-def _engine_conv(conv: nn.Module, bn: nn.Module, act: Optional[nn.Module],
-                 name: str, channels: Optional[slice] = None) -> EngineConv2d:
+def _engine_conv(conv: nn.Module,
+                 bn: nn.Module,
+                 act: Optional[nn.Module],
+                 name: str,
+                 channels: Optional[slice] = None) -> EngineConv2d:
     layer = EngineConv2d.from_binary_conv(conv, name)
     layer.fuse_bn(bn)
     layer.fuse_act(act, channels)
@@ -64,12 +67,10 @@ class EngineReActBlock(nn.Module):
                                   f'{name}.conv1')
         if self.expand:
             c = block.conv1.out_channels
-            self.conv2_1 = _engine_conv(block.conv2_1, block.bn2_1,
-                                        block.act2, f'{name}.conv2_1',
-                                        slice(0, c))
-            self.conv2_2 = _engine_conv(block.conv2_2, block.bn2_2,
-                                        block.act2, f'{name}.conv2_2',
-                                        slice(c, 2 * c))
+            self.conv2_1 = _engine_conv(block.conv2_1, block.bn2_1, block.act2,
+                                        f'{name}.conv2_1', slice(0, c))
+            self.conv2_2 = _engine_conv(block.conv2_2, block.bn2_2, block.act2,
+                                        f'{name}.conv2_2', slice(c, 2 * c))
         else:
             self.conv2 = _engine_conv(block.conv2, block.bn2, block.act2,
                                       f'{name}.conv2')

@@ -118,10 +118,10 @@ class EngineConv2d(nn.Module):
     BN and activation.
     """
 
-    def __init__(self, weight_shape: Tuple[int, int, int, int],
-                 stride: Tuple[int, int], padding: Tuple[int, int, int, int],
-                 dilation: Tuple[int, int], groups: int,
-                 pad_value: float) -> None:
+    def __init__(self, weight_shape: Tuple[int, int, int,
+                                           int], stride: Tuple[int, int],
+                 padding: Tuple[int, int, int, int], dilation: Tuple[int, int],
+                 groups: int, pad_value: float) -> None:
         super().__init__()
         self.weight_shape = tuple(int(s) for s in weight_shape)
         self.stride, self.dilation = tuple(stride), tuple(dilation)
@@ -192,9 +192,9 @@ class EngineConv2d(nn.Module):
         post = None
         if scale_mod is None:
             pass
-        elif type(scale_mod) is ChannelScale or (
-                type(scale_mod) is GammaScale
-                and scale_mod.spatial_size is None):
+        elif type(scale_mod) is ChannelScale or (type(scale_mod) is GammaScale
+                                                 and scale_mod.spatial_size
+                                                 is None):
             alpha = alpha * scale_mod.scale.detach().double().cpu()
         elif type(scale_mod) is XNORScale and scale_mod.mode == 'sample':
             layer.sample_scale = True

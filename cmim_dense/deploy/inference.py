@@ -8,7 +8,8 @@ from torch import nn
 
 
 @torch.no_grad()
-def predict_image(model: nn.Module, image: np.ndarray) -> Dict[str, np.ndarray]:
+def predict_image(model: nn.Module,
+                  image: np.ndarray) -> Dict[str, np.ndarray]:
     """Predict one image with a segmentor (engine or PyTorch form).
 
     Args:

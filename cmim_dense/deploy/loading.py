@@ -16,7 +16,8 @@ from cmim_dense.models.utils.binary_packing import PACKING_KEY
 from .converter import convert_to_engine
 
 
-def load_weights(model: nn.Module, checkpoint: Union[str, dict],
+def load_weights(model: nn.Module,
+                 checkpoint: Union[str, dict],
                  source: str = '<dict>') -> nn.Module:
     """Load a plain, CMIM or packed checkpoint into a built model.
 

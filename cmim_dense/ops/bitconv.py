@@ -282,9 +282,9 @@ def bitconv2d(x: Tensor,
         if ext is None:
             _warn_fallback()
         return _bitconv2d_torch(x, packed, weight_shape, stride,
-                                (pl, pr, pt, pb), dilation, groups,
-                                pad_value, threshold, alpha, beta,
-                                sample_scale, residual, act, raw, out)
+                                (pl, pr, pt, pb), dilation, groups, pad_value,
+                                threshold, alpha, beta, sample_scale, residual,
+                                act, raw, out)
     thr = _f32(threshold, 'threshold', cin)
     alpha, beta = _f32(alpha, 'alpha', cout), _f32(beta, 'beta', cout)
     ss = _f32(sample_scale, 'sample_scale', n)
@@ -308,8 +308,7 @@ def bitconv2d(x: Tensor,
     if out is None:
         out = torch.empty((n, ho, wo, cout)).permute(0, 3, 1, 2)
     elif (tuple(out.shape) != (n, cout, ho, wo) or out.dtype != torch.float32
-          or out.stride(1) != 1
-          or out.stride(2) != wo * out.stride(3)
+          or out.stride(1) != 1 or out.stride(2) != wo * out.stride(3)
           or out.stride(0) != ho * wo * out.stride(3)):
         raise ValueError('bitconv2d: out must be a float32 (N, C_out, Ho, '
                          'Wo) view with channel stride 1 over NHWC memory')
@@ -331,8 +330,8 @@ def bitconv2d(x: Tensor,
     ext.conv2d(x.data_ptr(), n, cin, h, w, *xs, ptr(thr), packed.data_ptr(),
                cout, groups, kh, kw, stride[0], stride[1], dilation[0],
                dilation[1], pt, pl, pb, pr, PAD_MODES[pad_value], ptr(tsum),
-               ptr(alpha), ptr(beta), ptr(ss), ptr(residual), *rs,
-               ACT_CODES[kind], lo, hi, ptr(acts[0]), ptr(acts[1]),
+               ptr(alpha), ptr(beta), ptr(ss), ptr(residual),
+               *rs, ACT_CODES[kind], lo, hi, ptr(acts[0]), ptr(acts[1]),
                ptr(acts[2]), out.data_ptr(), out.stride(3), int(raw),
                get_num_threads())
     return out
@@ -350,10 +349,9 @@ def apply_act(v: Tensor, act: Optional[Tuple]) -> Tensor:
 
 
 def _bitconv2d_torch(x: Tensor, packed: Tensor, weight_shape: Sequence[int],
-                     stride, padding, dilation, groups: int,
-                     pad_value: float, threshold, alpha, beta, sample_scale,
-                     residual, act, raw: bool,
-                     out: Optional[Tensor]) -> Tensor:
+                     stride, padding, dilation, groups: int, pad_value: float,
+                     threshold, alpha, beta, sample_scale, residual, act,
+                     raw: bool, out: Optional[Tensor]) -> Tensor:
     """PyTorch path of :func:`bitconv2d` (same formula, any device)."""
     weight = unpack_weight(packed, weight_shape, groups).to(x.device)
     compute = torch.float64 if x.dtype == torch.float64 else torch.float32

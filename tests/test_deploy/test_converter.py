@@ -70,10 +70,9 @@ def test_fallback_model_matches(monkeypatch, randomize):
 
 def test_strict_and_lenient_conversion():
     model = nn.Sequential(
-        BinaryConv2d(8, 8, 3, padding=1, binarizer='irnet'),
-        nn.BatchNorm2d(8),
-        BinaryConv2d(8, 8, 3, padding=1, binarizer='irnet',
-                     input_quantizer=False))
+        BinaryConv2d(8, 8, 3, padding=1, binarizer='irnet'), nn.BatchNorm2d(8),
+        BinaryConv2d(
+            8, 8, 3, padding=1, binarizer='irnet', input_quantizer=False))
     with pytest.raises(UnsupportedLayerError, match='^2: activations'):
         convert_to_engine(copy.deepcopy(model))
     lenient = copy.deepcopy(model)
@@ -83,7 +82,7 @@ def test_strict_and_lenient_conversion():
     assert isinstance(lenient[1], nn.Identity)  # BN folded into the conv
     x = torch.randn(1, 8, 5, 5)
     with torch.no_grad():
-        torch.testing.assert_close(lenient(x), model.eval()(x), rtol=1e-5,
-                                   atol=1e-5)
+        torch.testing.assert_close(
+            lenient(x), model.eval()(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match='no binary conv'):
         convert_to_engine(nn.Sequential(nn.Conv2d(3, 3, 1)))

@@ -20,7 +20,13 @@ BINARIZERS = [
 @pytest.mark.parametrize('binarizer', BINARIZERS, ids=str)
 def test_layer_bn_residual_act_match_fake_quantized(binarizer, randomize):
     conv = BinaryConv2d(
-        70, 20, 3, stride=2, padding=2, dilation=2, bias=True,
+        70,
+        20,
+        3,
+        stride=2,
+        padding=2,
+        dilation=2,
+        bias=True,
         binarizer=binarizer)
     bn, act = nn.BatchNorm2d(20), nn.Hardtanh()
     randomize(nn.Sequential(conv, bn, act))
@@ -44,8 +50,14 @@ def test_layer_bn_residual_act_match_fake_quantized(binarizer, randomize):
 @pytest.mark.parametrize('groups', [1, 3])
 def test_padding_values_and_groups(pad_value, groups, randomize):
     conv = BinaryConv2d(
-        69, 9, 3, padding=1, groups=groups, bias=False,
-        binarizer='reactnet', pad_value=pad_value)
+        69,
+        9,
+        3,
+        padding=1,
+        groups=groups,
+        bias=False,
+        binarizer='reactnet',
+        pad_value=pad_value)
     randomize(conv)
     x = torch.randn(1, 69, 6, 7)
     with torch.no_grad():
@@ -53,10 +65,16 @@ def test_padding_values_and_groups(pad_value, groups, randomize):
         torch.testing.assert_close(got, conv(x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('act', [
-    nn.ReLU(), nn.PReLU(20), nn.PReLU(), RPReLU(20), nn.Identity(),
-    nn.Sigmoid()
-], ids=lambda a: type(a).__name__)
+@pytest.mark.parametrize(
+    'act', [
+        nn.ReLU(),
+        nn.PReLU(20),
+        nn.PReLU(),
+        RPReLU(20),
+        nn.Identity(),
+        nn.Sigmoid()
+    ],
+    ids=lambda a: type(a).__name__)
 def test_activations(act, randomize):
     conv = BinaryConv2d(20, 20, 1, bias=False, binarizer='irnet')
     randomize(nn.Sequential(conv, act))
@@ -78,8 +96,7 @@ def test_frozen_weight_layer(randomize):
         ref = conv(x)
         conv.freeze_weight()
         torch.testing.assert_close(
-            EngineConv2d.from_binary_conv(conv)(x), ref, rtol=1e-5,
-            atol=1e-5)
+            EngineConv2d.from_binary_conv(conv)(x), ref, rtol=1e-5, atol=1e-5)
 
 
 class ZeroOneSign(SignQuantizer):
@@ -93,7 +110,10 @@ def test_refuses_non_sign_activations():
     if 'ZeroOneSignForTest' not in QUANTIZERS.module_dict:
         QUANTIZERS.register_module('ZeroOneSignForTest', module=ZeroOneSign)
     conv = BinaryConv2d(
-        8, 8, 3, binarizer='dorefa',
+        8,
+        8,
+        3,
+        binarizer='dorefa',
         input_quantizer=dict(type='ZeroOneSignForTest'))
     with pytest.raises(UnsupportedLayerError, match='layer.*ZeroOneSign'):
         EngineConv2d.from_binary_conv(conv, 'layer')

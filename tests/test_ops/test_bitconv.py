@@ -22,7 +22,13 @@ CASES = [
 ]
 
 
-def reference_dot(x, signs, stride, pad, dilation, groups, pad_value,
+def reference_dot(x,
+                  signs,
+                  stride,
+                  pad,
+                  dilation,
+                  groups,
+                  pad_value,
                   threshold=None):
     """Integer dot products from the definition, in float64."""
     xs = x.double()
@@ -93,9 +99,8 @@ def test_epilogue_affine_residual_and_activations():
     ss = torch.rand(2) + 0.5
     res = torch.randn(2, 12, 6, 5)
     g, slope, z = torch.randn(12), torch.rand(12), torch.randn(12)
-    lin = dot * (alpha.double().view(1, -1, 1, 1) *
-                 ss.double().view(-1, 1, 1, 1)) + beta.double().view(
-                     1, -1, 1, 1) + res.double()
+    lin = dot * (alpha.double().view(1, -1, 1, 1) * ss.double().view(
+        -1, 1, 1, 1)) + beta.double().view(1, -1, 1, 1) + res.double()
     v = lin - g.double().view(1, -1, 1, 1)
     rprelu = torch.where(v > 0, v, slope.double().view(1, -1, 1, 1) * v) + \
         z.double().view(1, -1, 1, 1)
@@ -103,8 +108,7 @@ def test_epilogue_affine_residual_and_activations():
     got = run(x, signs, 1, 1, 1, 1, 1.0, act=('clamp', -1.0, 1.0), **common)
     torch.testing.assert_close(
         got.double(), lin.clamp(-1, 1), rtol=1e-5, atol=1e-6)
-    got = run(x, signs, 1, 1, 1, 1, 1.0, act=('rprelu', g, slope, z),
-              **common)
+    got = run(x, signs, 1, 1, 1, 1, 1.0, act=('rprelu', g, slope, z), **common)
     torch.testing.assert_close(got.double(), rprelu, rtol=1e-5, atol=1e-5)
 
 
@@ -120,12 +124,21 @@ def test_memory_formats_threads_and_out_view():
     res_nchw = res_t.contiguous()
     ops.set_num_threads(2)
     try:
-        a = run(x_cl, signs, 1, 1, 1, 1, 0.0, alpha=alpha, beta=beta,
-                residual=res_t)
+        a = run(
+            x_cl,
+            signs,
+            1,
+            1,
+            1,
+            1,
+            0.0,
+            alpha=alpha,
+            beta=beta,
+            residual=res_t)
     finally:
         ops.set_num_threads(None)
-    b = run(x, signs, 1, 1, 1, 1, 0.0, alpha=alpha, beta=beta,
-            residual=res_nchw)
+    b = run(
+        x, signs, 1, 1, 1, 1, 0.0, alpha=alpha, beta=beta, residual=res_nchw)
     assert torch.equal(a, b)
     assert torch.equal(a, ref + res_nchw)
     buf = torch.zeros(1, 9, 7, 40).permute(0, 3, 1, 2)
@@ -138,8 +151,11 @@ def test_memory_formats_threads_and_out_view():
 def test_pytorch_fallback_matches(monkeypatch):
     x = torch.randn(2, 70, 8, 6)
     signs = torch.randn(24, 35, 3, 3).sign()
-    kwargs = dict(alpha=torch.rand(24), beta=torch.randn(24),
-                  threshold=torch.randn(70) * 0.2, act=('clamp', -1.3, 1.3))
+    kwargs = dict(
+        alpha=torch.rand(24),
+        beta=torch.randn(24),
+        threshold=torch.randn(70) * 0.2,
+        act=('clamp', -1.3, 1.3))
     engine = run(x, signs, 2, 2, 2, 2, 0.0, **kwargs)
     monkeypatch.setattr(bitconv, '_ext', None)
     monkeypatch.setattr(bitconv, '_ext_error', 'forced by the test')
@@ -159,12 +175,11 @@ def test_fallback_env_var(monkeypatch):
     assert 'CMIM_BITCONV_FALLBACK' in bitconv._ext_error
 
 
-@pytest.mark.parametrize(
-    'kwargs, match',
-    [(dict(pad_value=0.5), 'pad_value'),
-     (dict(groups=3), 'channels'),
-     (dict(alpha=None), 'alpha and beta'),
-     (dict(tapsum=None), 'tapsum')])
+@pytest.mark.parametrize('kwargs, match',
+                         [(dict(pad_value=0.5), 'pad_value'),
+                          (dict(groups=3), 'channels'),
+                          (dict(alpha=None), 'alpha and beta'),
+                          (dict(tapsum=None), 'tapsum')])
 def test_bad_arguments(kwargs, match):
     x = torch.randn(1, 8, 5, 5)
     signs = torch.randn(4, 8, 3, 3).sign()

@@ -45,8 +45,7 @@ def trained(tmp_path_factory):
         sample = SegDataSample(
             metainfo=dict(
                 img_shape=(32, 40), ori_shape=(32, 40), pad_shape=(32, 40)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, 40, (1, 32, 40)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 40, (1, 32, 40)))
         sample.gt_depth_map = PixelData(data=torch.rand(1, 32, 40) * 5 + 0.5)
         samples.append(sample)
     data = dict(
@@ -62,16 +61,20 @@ def trained(tmp_path_factory):
     image = tmp / 'frame.png'
     cv2.imwrite(
         str(image),
-        np.random.default_rng(0).integers(0, 256, (36, 44, 3),
-                                          dtype=np.uint8))
-    return dict(tmp=tmp, cfg=cfg, model=model.eval(), checkpoint=checkpoint,
-                image=image)
+        np.random.default_rng(0).integers(0, 256, (36, 44, 3), dtype=np.uint8))
+    return dict(
+        tmp=tmp,
+        cfg=cfg,
+        model=model.eval(),
+        checkpoint=checkpoint,
+        image=image)
 
 
 def test_convert_and_infer_same_predictions(trained, capsys):
     out = trained['tmp'] / 'engine.pth'
     sizes = load_tool('deploy/convert_engine.py').main(
-        [str(trained['checkpoint']), str(out), '--verify-shape', '32', '48'])
+        [str(trained['checkpoint']),
+         str(out), '--verify-shape', '32', '48'])
     assert 'verified on the' in capsys.readouterr().out
     assert sizes['layers'] == 19 and sizes['packed_bytes'] < \
         sizes['fp32_bytes']
@@ -86,10 +89,11 @@ def test_convert_and_infer_same_predictions(trained, capsys):
     image = cv2.imread(str(trained['image']))
     ref = predict_image(trained['model'].architecture, image)
     assert np.array_equal(got['seg'], ref['seg'])
-    np.testing.assert_allclose(got['depth'], ref['depth'], rtol=1e-4,
-                               atol=1e-4)
-    assert np.array_equal(cv2.imread(str(pred_png), cv2.IMREAD_UNCHANGED),
-                          ref['seg'].astype(np.uint8))
+    np.testing.assert_allclose(
+        got['depth'], ref['depth'], rtol=1e-4, atol=1e-4)
+    assert np.array_equal(
+        cv2.imread(str(pred_png), cv2.IMREAD_UNCHANGED),
+        ref['seg'].astype(np.uint8))
     depth = cv2.imread(str(depth_png), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16 and depth.shape == image.shape[:2]
 
@@ -131,8 +135,10 @@ def test_test_tool_engine_option(tmp_path, tiny_seg_dataset):
     model.eval()
     checkpoint = tmp_path / 'tiny.pth'
     torch.save(dict(state_dict=model.state_dict()), checkpoint)
-    data_root = tiny_seg_dataset.make(tmp_path / 'data', {'train': 1,
-                                                          'val': 2})
+    data_root = tiny_seg_dataset.make(tmp_path / 'data', {
+        'train': 1,
+        'val': 2
+    })
     out_dir = tmp_path / 'preds'
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = os.pathsep.join(

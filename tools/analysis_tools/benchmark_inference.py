@@ -51,12 +51,11 @@ from cmim_dense.deploy import EngineConv2d, convert_to_engine  # noqa: E402
 from cmim_dense.models.layers import BinaryConv2d  # noqa: E402
 
 CL = torch.channels_last
-SEG_CONFIG = 'configs/nyudv2/deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py'
+SEG_CONFIG = ('configs/nyudv2/'
+              'deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py')
 BACKBONES = {
-    'IR-Net ResNet-18 d8':
-    dict(type='IRNetResNet', depth=18),
-    'Bi-Real ResNet-18 d8':
-    dict(type='BiRealResNet', depth=18),
+    'IR-Net ResNet-18 d8': dict(type='IRNetResNet', depth=18),
+    'Bi-Real ResNet-18 d8': dict(type='BiRealResNet', depth=18),
 }
 # (name, channels, output stride, dilation) of the OS-8 ResNet-18's 3x3 convs
 LAYERS = [('layer1 3x3 64', 64, 4, 1), ('layer2 3x3 128', 128, 8, 1),
@@ -103,9 +102,14 @@ def int8_conv(conv: nn.Conv2d, x: torch.Tensor):
     try:
         from torch.ao.nn.quantized import Conv2d as QConv2d
         torch.backends.quantized.engine = 'fbgemm'
-        qconv = QConv2d(conv.in_channels, conv.out_channels,
-                        conv.kernel_size, conv.stride, conv.padding,
-                        conv.dilation, bias=False)
+        qconv = QConv2d(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            bias=False)
         w = torch.quantize_per_channel(
             conv.weight.detach(),
             conv.weight.detach().abs().amax((1, 2, 3)) / 127,
@@ -123,11 +127,17 @@ def int8_conv(conv: nn.Conv2d, x: torch.Tensor):
 def layer_candidates(channels: int, h: int, w: int, dilation: int):
     x = torch.randn(1, channels, h, w)
     x_cl = x.contiguous(memory_format=CL)
-    fp = nn.Conv2d(channels, channels, 3, 1, dilation, dilation,
-                   bias=False).eval()
+    fp = nn.Conv2d(
+        channels, channels, 3, 1, dilation, dilation, bias=False).eval()
     fp_cl = copy.deepcopy(fp).to(memory_format=CL)
     binary = BinaryConv2d(
-        channels, channels, 3, 1, dilation, dilation, bias=False,
+        channels,
+        channels,
+        3,
+        1,
+        dilation,
+        dilation,
+        bias=False,
         binarizer='irnet').eval()
     bn, act = nn.BatchNorm2d(channels).eval(), nn.Hardtanh()
     engine = EngineConv2d.from_binary_conv(binary)
@@ -257,8 +267,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
                       f'heads) | {fp_share:.0%} | | |')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(cpu=cpu, isa=ops.engine_isa(), results=results),
-                      f, indent=1)
+            json.dump(
+                dict(cpu=cpu, isa=ops.engine_isa(), results=results),
+                f,
+                indent=1)
     return results
 
 
