@@ -57,9 +57,11 @@ BACKBONES = {
     'IR-Net ResNet-18 d8': dict(type='IRNetResNet', depth=18),
     'Bi-Real ResNet-18 d8': dict(type='BiRealResNet', depth=18),
 }
-# (name, channels, output stride, dilation) of the OS-8 ResNet-18's 3x3 convs
+# (name, channels, output stride, dilation) of the OS-8 ResNet-18's 3x3 convs,
+# and stage 3 undilated (PyTorch's dilated FP convs are slower than plain)
 LAYERS = [('layer1 3x3 64', 64, 4, 1), ('layer2 3x3 128', 128, 8, 1),
-          ('layer3 3x3 256', 256, 8, 2), ('layer4 3x3 512', 512, 8, 4)]
+          ('layer3 3x3 256', 256, 8, 1), ('layer3 3x3 256', 256, 8, 2),
+          ('layer4 3x3 512', 512, 8, 4)]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
