@@ -10,14 +10,11 @@ from cmim_dense.models.backbones.reactnet_block import ReActBlock
 from .engine_conv import EngineConv2d
 
 
-def _engine_conv(conv: nn.Module,
-                 bn: nn.Module,
-                 act: Optional[nn.Module],
-                 name: str,
-                 channels: Optional[slice] = None) -> EngineConv2d:
+def _engine_conv(conv: nn.Module, bn: nn.Module, act: Optional[nn.Module],
+                 name: str) -> EngineConv2d:
     layer = EngineConv2d.from_binary_conv(conv, name)
     layer.fuse_bn(bn)
-    layer.fuse_act(act, channels)
+    layer.fuse_act(act)
     return layer
 
 
@@ -50,9 +47,10 @@ class EngineBasicBlock(nn.Module):
 class EngineReActBlock(nn.Module):
     """:class:`ReActBlock` on the engine.
 
-    Part 1 as :class:`EngineBasicBlock`'s convs; when the channels double,
-    ``conv2_1`` and ``conv2_2`` write the two halves of one NHWC buffer (the
-    concatenation costs nothing) with their halves of ``act2``.
+    ``out = conv1(x, residual=shortcut(x))`` and
+    ``y = conv2(out, residual=out)``, or, when ``conv2`` doubles the
+    channels, ``residual=cat([out, out])``; each conv holds its BN and
+    activation.
 
     Args:
         block (ReActBlock): The trained block (eval mode).
@@ -65,24 +63,11 @@ class EngineReActBlock(nn.Module):
         self.pool = block.pool
         self.conv1 = _engine_conv(block.conv1, block.bn1, block.act1,
                                   f'{name}.conv1')
-        if self.expand:
-            c = block.conv1.out_channels
-            self.conv2_1 = _engine_conv(block.conv2_1, block.bn2_1, block.act2,
-                                        f'{name}.conv2_1', slice(0, c))
-            self.conv2_2 = _engine_conv(block.conv2_2, block.bn2_2, block.act2,
-                                        f'{name}.conv2_2', slice(c, 2 * c))
-        else:
-            self.conv2 = _engine_conv(block.conv2, block.bn2, block.act2,
-                                      f'{name}.conv2')
+        self.conv2 = _engine_conv(block.conv2, block.bn2, block.act2,
+                                  f'{name}.conv2')
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.pool is None else self.pool(x)
         out = self.conv1(x, identity)
-        if not self.expand:
-            return self.conv2(out, out)
-        n, c, h, w = out.shape
-        y = torch.empty((n, h, w, 2 * c), dtype=out.dtype,
-                        device=out.device).permute(0, 3, 1, 2)
-        self.conv2_1(out, out, out=y[:, :c])
-        self.conv2_2(out, out, out=y[:, c:])
-        return y
+        shortcut = torch.cat([out, out], 1) if self.expand else out
+        return self.conv2(out, shortcut)

@@ -7,9 +7,12 @@ from torch import Tensor, nn
 
 from cmim_dense.models.layers import BinaryConv2d
 from cmim_dense.models.layers.rprelu import RPReLU
-from cmim_dense.models.quantizers.activation_quantizers import (ReCUSign,
+from cmim_dense.models.quantizers.activation_quantizers import (FourierSign,
+                                                                RBNNSign,
+                                                                ReCUSign,
                                                                 RSign,
                                                                 SignQuantizer)
+from cmim_dense.models.quantizers.noise_adaptation import NoiseAdaptation
 from cmim_dense.models.quantizers.output_scales import (ChannelScale,
                                                         GammaScale, XNORScale)
 from cmim_dense.models.utils.binary_packing import _split_weight
@@ -23,40 +26,53 @@ class UnsupportedLayerError(ValueError):
 
 
 def sign_threshold(name: str, quantizer: Optional[nn.Module]) -> \
-        Optional[Tensor]:
-    """Per-channel ``t`` of an activation quantizer computing ``sign(x - t)``.
+        Tuple[Optional[Tensor], bool]:
+    """How an activation quantizer's eval forward reads as ``sign(x - t)``.
 
     Args:
         name (str): The layer's name, for the error message.
         quantizer (nn.Module, optional): Its ``input_quantizer``.
 
     Returns:
-        Tensor | None: RSign's shift (``C_in``) or None for ``t = 0``.
+        tuple: ``(t, center)``: RSign's per-channel shift (``C_in``) or None
+        for ``t = 0``, and whether each sample is centred first (RBNN's
+        standardized activations: ``sign((x - mean) / std) = sign(x -
+        mean)``, mean over C, H, W).
 
     Raises:
-        UnsupportedLayerError: No quantizer (FP activations) or one whose
-            eval forward is not ``sign(x - t)`` (e.g. ``{0, 1}`` activations).
+        UnsupportedLayerError: No quantizer (FP activations), ``sign(0)`` other
+            than +1, or a quantizer whose eval forward is not of that form
+            (e.g. DoReFa's ``{0, 1}`` activations).
     """
     if quantizer is None:
         raise UnsupportedLayerError(
             f'{name}: activations are not binarized (no input_quantizer); '
             'the 1-bit engine needs +-1 inputs')
     cls = type(quantizer)
-    if isinstance(quantizer, RSign) and cls.forward is RSign.forward:
+    known = isinstance(quantizer, SignQuantizer) and (
+        cls.forward in (SignQuantizer.forward, RSign.forward, ReCUSign.forward,
+                        RBNNSign.forward)
+        or cls.forward is FourierSign.forward and
+        (quantizer.noise is None or type(quantizer.noise) is NoiseAdaptation))
+    if not known:
+        raise UnsupportedLayerError(
+            f'{name}: activation quantizer {cls.__name__} is not of the form '
+            'sign(x - t) in eval mode, so its outputs are not +-1 and the '
+            'XNOR-popcount engine cannot run it; keep this model in PyTorch')
+    zero = float(getattr(quantizer, 'sign_zero', 1.0))
+    if zero != 1.0:
+        raise UnsupportedLayerError(
+            f'{name}: {cls.__name__} has sign_zero={zero}; the engine maps '
+            'an exact 0 to +1 (sign_zero=1) only')
+    if cls.forward is RSign.forward:
         if getattr(quantizer, 'channel_dim', 1) != 1:
             raise UnsupportedLayerError(
                 f'{name}: RSign with channel_dim={quantizer.channel_dim}')
-        return quantizer.bias.detach()
-    # ReCU divides by std(x) only in training: in eval it is sign(x)
-    if isinstance(quantizer, ReCUSign) and cls.forward is ReCUSign.forward:
-        return None
-    if isinstance(quantizer, SignQuantizer) and \
-            cls.forward is SignQuantizer.forward:
-        return None
-    raise UnsupportedLayerError(
-        f'{name}: activation quantizer {cls.__name__} is not of the form '
-        'sign(x - t) in eval mode, so its outputs are not +-1 and the '
-        'XNOR-popcount engine cannot run it; keep this model in PyTorch')
+        return quantizer.bias.detach(), False
+    if cls.forward is RBNNSign.forward and quantizer.standardize:
+        return None, True
+    # ReCU divides by std(x) only in training, FDA's noise is 0 in eval
+    return None, False
 
 
 def act_spec(act: Optional[nn.Module],
@@ -136,6 +152,7 @@ class EngineConv2d(nn.Module):
         self.register_buffer('threshold', None)
         self.register_buffer('tapsum', None)
         self.sample_scale = False
+        self.center_samples = False
         self.post_scale: Optional[nn.Module] = None
         self.bn: Optional[nn.Module] = None
         self.act: Optional[nn.Module] = None
@@ -157,7 +174,7 @@ class EngineConv2d(nn.Module):
             UnsupportedLayerError: The layer is not sign-based binary, or
                 pads other than with zeros.
         """
-        threshold = sign_threshold(name, conv.input_quantizer)
+        threshold, center = sign_threshold(name, conv.input_quantizer)
         if conv.weight_quantizer is None and not conv.is_weight_frozen:
             raise UnsupportedLayerError(
                 f'{name}: the weights are not binarized (no weight '
@@ -185,6 +202,7 @@ class EngineConv2d(nn.Module):
             layer.tapsum = tap_sums(signs)
         if threshold is not None:
             layer.threshold = threshold.float().cpu().clone()
+        layer.center_samples = center
         alpha = scale.double().cpu()
         bias = conv.bias.detach().double().cpu() if conv.bias is not None \
             else torch.zeros_like(alpha)
@@ -282,6 +300,9 @@ class EngineConv2d(nn.Module):
             tapsum=self.tapsum)
         sample = x.detach().abs().flatten(1).mean(1) \
             if self.sample_scale else None
+        latent = x
+        if self.center_samples:  # sign((x - mean) / std) = sign(x - mean)
+            x = x - x.mean((1, 2, 3), keepdim=True)
         in_engine = self.fused and self.bn is None  # BN, add, act fused
         y = bitconv2d(
             x,
@@ -298,7 +319,8 @@ class EngineConv2d(nn.Module):
             return y
         if not in_engine:
             if self.post_scale is not None:
-                y = self.post_scale(y, x) + self.post_bias.view(1, -1, 1, 1)
+                y = self.post_scale(y, latent) + self.post_bias.view(
+                    1, -1, 1, 1)
             if self.bn is not None:
                 y = self.bn(y)
             if residual is not None:

@@ -16,9 +16,8 @@ from cmim_dense.registry import MODELS
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'nyudv2')
 MULTITASK = {
-    'irnet': 'deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-multitask.py',
-    'bireal': 'deeplabv3_bireal-r18-d8_adam-40k_nyudv2-480x640-multitask.py',
-    'reactnet': 'deeplabv3_reactnet-a-d8_adam-40k_nyudv2-480x640-multitask.py',
+    name: f'deeplabv3_{name}-d8_adam-100e_nyudv2-mtl-480x640-multitask.py'
+    for name in ('irnet-r18', 'bireal-r18', 'reactnet-a')
 }
 
 
@@ -35,7 +34,7 @@ def test_multitask_deeplabv3_same_predictions(name, randomize):
     engine = copy.deepcopy(model)
     report = convert_to_engine(engine)
     assert report['pytorch'] == []
-    block = EngineReActBlock if name == 'reactnet' else EngineBasicBlock
+    block = EngineReActBlock if name == 'reactnet-a' else EngineBasicBlock
     assert any(isinstance(m, block) for m in engine.modules())
     assert not any(
         isinstance(m, BinaryConv2d) and m.is_quantized
@@ -53,7 +52,7 @@ def test_multitask_deeplabv3_same_predictions(name, randomize):
 
 def test_fallback_model_matches(monkeypatch, randomize):
     from cmim_dense.ops import bitconv
-    model = build('bireal', randomize)
+    model = build('bireal-r18', randomize)
     engine = copy.deepcopy(model)
     convert_to_engine(engine)
     x = torch.randn(1, 3, 32, 48)

@@ -10,8 +10,8 @@ from cmim_dense.models.quantizers.activation_quantizers import SignQuantizer
 from cmim_dense.registry import QUANTIZERS
 
 BINARIZERS = [
-    'bnn', 'xnor', 'dorefa', 'bireal', 'irnet', 'rbnn', 'reactnet', 'recu',
-    'fda',
+    'bnn', 'xnor', 'bireal', 'irnet', 'rbnn',
+    dict(type='rbnn', form='paper'), 'reactnet', 'recu', 'fda',
     dict(type='xnor', mode='spatial'),
     dict(type='xnorpp', spatial_size=(5, 6)), 'xnorpp'
 ]
