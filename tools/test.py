@@ -3,13 +3,16 @@
 The interface is mmsegmentation 1.x's ``tools/test.py``::
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
-        [--show] [--show-dir DIR] [--wait-time S] [--tta]
+        [--show] [--show-dir DIR] [--wait-time S] [--tta] [--engine]
         [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 The metrics are logged and written as json to ``WORK_DIR/<timestamp>/``.
 ``CHECKPOINT`` may also be a packed checkpoint written by
 ``tools/deploy/pack_binary.py`` (1-bit weights); it is recognised by its meta
 and loaded with :func:`cmim_dense.models.utils.load_packed_checkpoint`.
+
+``--engine`` runs the binary layers on the 1-bit CPU engine
+(:mod:`cmim_dense.deploy`); the checkpoint may then be plain, CMIM or packed.
 
 ``--out DIR`` saves the predictions for offline evaluation. Every metric of
 ``test_evaluator`` whose class accepts ``output_dir`` (mmseg's ``IoUMetric``
@@ -75,6 +78,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--engine',
+        action='store_true',
+        help='run the binary layers on the 1-bit CPU engine')
     add_runner_args(
         parser, 'if specified, the evaluation metric results will be dumped '
         'into the directory as json')
@@ -241,15 +248,25 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """
     args = parse_args(argv)
     cfg = setup_cfg(Config.fromfile(args.config), args)
+    engine = args.engine
     packed = is_packed_checkpoint(args.checkpoint)
-    if packed:  # loaded below, into the built model
+    if packed or engine:  # loaded below, into the built model
         cfg.load_from = None
     runner = build_runner(cfg)
-    if packed:  # unwrap DDP and TTA wrappers
+    if packed or engine:  # unwrap DDP and TTA wrappers
         model = runner.model
         while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
             model = model.module
-        load_packed_checkpoint(model, args.checkpoint)
+        if engine:
+            from cmim_dense.deploy import convert_to_engine, load_weights
+            from cmim_dense.ops import engine_isa
+            load_weights(model, args.checkpoint)
+            report = convert_to_engine(model)
+            print(f'engine ({engine_isa()}): {len(report["engine"])} '
+                  f'modules converted, {len(report["pytorch"])} binary '
+                  'layers left in PyTorch')
+        else:
+            load_packed_checkpoint(model, args.checkpoint)
     return runner.test()
 
 
