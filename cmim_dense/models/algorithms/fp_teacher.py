@@ -92,7 +92,11 @@ class FPTeacher(nn.Module):
         state = read_state_dict(checkpoint)
         if any(k.startswith(ARCHITECTURE_PREFIX) for k in state):
             state = extract_architecture_state(state)  # a CMIM checkpoint
-        result = self.model.load_state_dict(state, strict=False)
+        try:
+            result = self.model.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shape mismatches
+            raise ValueError(f'teacher checkpoint {checkpoint!r} does not '
+                             f'match the teacher model: {err}') from err
         if result.missing_keys or result.unexpected_keys:
             raise ValueError(
                 f'teacher checkpoint {checkpoint!r} does not match the '
