@@ -23,8 +23,8 @@ def test_suite_tiny_writes_json(tmp_path):
     ])
     data = json.loads(out.read_text())
     for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_teacher_overhead',
-                'cmim_pixel_overhead', 'data_fps', 'candidates',
-                'batch_size', 'shape', 'device'):
+                'cmim_pixel_overhead', 'data_fps', 'candidates', 'batch_size',
+                'shape', 'device'):
         assert key in data, key
     assert set(data['candidates']) == {
         'fp', 'bnn', 'bnn_cmim', 'bnn_cmim_teacher', 'bnn_cmim_pixel'
@@ -47,8 +47,8 @@ def test_teacher_candidate_gets_a_stand_in_checkpoint(tmp_path):
                  'deeplabv3_irnet-r18-d8_cmim-teacher_nyudv2-40.py')
     options = tool.stand_in_teacher(config, {}, str(tmp_path))
     assert Path(options['model.teacher.checkpoint']).is_file()
-    assert tool.stand_in_teacher(
-        config, options, str(tmp_path)) == options  # exists: kept
+    assert tool.stand_in_teacher(config, options,
+                                 str(tmp_path)) == options  # exists: kept
     args = tool.parse_args(
         ['--suite', '--batch-size', '2', '--shape', '32', '32'])
     assert tool.measure_memory(config, args, options) > 0

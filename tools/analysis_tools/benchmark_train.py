@@ -97,7 +97,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def synthetic_batch(batch_size: int, shape: List[int], num_classes: int,
+def synthetic_batch(batch_size: int,
+                    shape: List[int],
+                    num_classes: int,
                     seed: int = 0) -> dict:
     """Random uint8-range images with labels, depth and ``sample_idx``."""
     gen = torch.Generator().manual_seed(seed)
@@ -111,8 +113,11 @@ def synthetic_batch(batch_size: int, shape: List[int], num_classes: int,
         sample.gt_depth_map = PixelData(
             data=torch.rand(1, h, w, generator=gen) * 9.5 + 0.5)
         sample.set_metainfo(
-            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                 sample_idx=i))
+            dict(
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                pad_shape=(h, w),
+                sample_idx=i))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -341,8 +346,7 @@ def summary(results: Dict[str, dict], suite: bool) -> Dict[str, float]:
         out[key] = results[name]['median_s'] / bnn['median_s']
         if 'peak_memory_bytes' in bnn:
             out[key.replace('_overhead', '_memory_overhead')] = (
-                results[name]['peak_memory_bytes'] /
-                bnn['peak_memory_bytes'])
+                results[name]['peak_memory_bytes'] / bnn['peak_memory_bytes'])
     return out
 
 

@@ -66,7 +66,8 @@ def _in_channels(layer: nn.Module) -> int:
 
 
 @torch.no_grad()
-def probe_channels(model: nn.Module, names: Sequence[str],
+def probe_channels(model: nn.Module,
+                   names: Sequence[str],
                    in_channels: int = 3) -> List[int]:
     """Channels of the outputs of modules, from one tiny forward pass.
 
@@ -88,8 +89,10 @@ def probe_channels(model: nn.Module, names: Sequence[str],
     model.eval()
     try:
         with recorder.recording():
-            model(torch.randn(1, in_channels, PROBE_SIZE, PROBE_SIZE,
-                              device=device), mode='tensor')
+            model(
+                torch.randn(
+                    1, in_channels, PROBE_SIZE, PROBE_SIZE, device=device),
+                mode='tensor')
         return [int(recorder.get(n).shape[1]) for n in recorder.names]
     finally:
         recorder.clear()
@@ -269,8 +272,8 @@ class CMIM(BaseModel):
                                               student) if student else None
         self.distill_teacher = OutputRecorder(self.teacher.model,
                                               teacher) if teacher else None
-        if student and (len(self.distill_student.names) != len(student) or
-                        len(self.distill_teacher.names) != len(teacher)):
+        if student and (len(self.distill_student.names) != len(student)
+                        or len(self.distill_teacher.names) != len(teacher)):
             raise ValueError('each CMIM distill entry must name exactly one '
                              f'module: student {student}, teacher {teacher}')
 
@@ -336,7 +339,7 @@ class CMIM(BaseModel):
     def _locations(self, latent: Tensor, binary: Tensor,
                    indices: Optional[Tensor]):
         """Sampled location vectors of both maps and their bank keys."""
-        n, _, h, w = binary.shape if binary.dim() == 4 else (0, 0, 0, 0)
+        n, (h, w) = binary.shape[0], binary.shape[-2:]  # 4-D: see gather
         loc = sample_locations(n, h, w, self.num_locations, binary.device)
         binary = gather_locations(binary, loc, (h, w))
         latent = gather_locations(latent, loc, (h, w))
@@ -382,8 +385,9 @@ class CMIM(BaseModel):
         for loss, s_name, t_name in zip(self.distill_losses,
                                         self.distill_student.names,
                                         self.distill_teacher.names):
-            value = loss(self.distill_student.get(s_name),
-                         self.distill_teacher.get(t_name))
+            value = loss(
+                self.distill_student.get(s_name),
+                self.distill_teacher.get(t_name))
             terms[loss.loss_name] = terms.get(loss.loss_name, 0) + value
         return terms
 

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from cmim_dense.registry import MODELS
 from ..backbones.pretrained import read_state_dict
 
+
 def teacher_model_config(config: Union[str, dict]) -> dict:
     """The teacher's model dict from a config file or a model dict.
 
@@ -125,20 +126,25 @@ class FPTeacher(nn.Module):
             attr (str): The teacher's attribute name. Defaults to
                 ``'teacher'``.
         """
+
         def drop_on_save(module, state_dict, prefix, local_metadata):
-            for key in [k for k in state_dict
-                        if k.startswith(f'{prefix}{attr}.')]:
+            for key in [
+                    k for k in state_dict if k.startswith(f'{prefix}{attr}.')
+            ]:
                 del state_dict[key]
 
         def skip_on_load(module, state_dict, prefix, *args):
-            for key in [k for k in state_dict
-                        if k.startswith(f'{prefix}{attr}.')]:
+            for key in [
+                    k for k in state_dict if k.startswith(f'{prefix}{attr}.')
+            ]:
                 del state_dict[key]
 
         def forget_missing(module, incompatible_keys):
             keys = incompatible_keys.missing_keys
-            keys[:] = [k for k in keys if not k.startswith(f'{attr}.')
-                       and f'.{attr}.' not in k]
+            keys[:] = [
+                k for k in keys
+                if not k.startswith(f'{attr}.') and f'.{attr}.' not in k
+            ]
 
         owner.register_state_dict_post_hook(drop_on_save)
         owner.register_load_state_dict_pre_hook(skip_on_load)
@@ -165,7 +171,8 @@ class FPTeacher(nn.Module):
         return f'checkpoint={self.checkpoint!r} (frozen, eval, no_grad)'
 
 
-def check_same_normalisation(student: nn.Module, teacher: nn.Module,
+def check_same_normalisation(student: nn.Module,
+                             teacher: nn.Module,
                              checkpoint: Optional[str] = None) -> None:
     """Refuse a teacher whose data preprocessor normalises differently.
 

@@ -5,8 +5,11 @@ import torch
 from torch import Tensor
 
 
-def sample_locations(num_images: int, height: int, width: int,
-                     num_locations: int, device=None) -> Tensor:
+def sample_locations(num_images: int,
+                     height: int,
+                     width: int,
+                     num_locations: int,
+                     device=None) -> Tensor:
     """Draw locations uniformly without replacement, per image.
 
     Args:
@@ -26,8 +29,8 @@ def sample_locations(num_images: int, height: int, width: int,
     return scores.topk(num_locations, dim=1).indices
 
 
-def gather_locations(x: Tensor, index: Tensor,
-                     grid: Tuple[int, int]) -> Tensor:
+def gather_locations(x: Tensor, index: Tensor, grid: Tuple[int,
+                                                           int]) -> Tensor:
     """Feature vectors of ``x`` at locations of a (possibly other) grid.
 
     The indices refer to a ``grid = (H, W)`` map; on a map of another size
@@ -50,8 +53,8 @@ def gather_locations(x: Tensor, index: Tensor,
     n, c, h, w = x.shape
     gh, gw = grid
     if (h, w) != (gh, gw):
-        rows = ((2 * torch.div(index, gw, rounding_mode='floor') + 1) * h
-                // (2 * gh))
+        rows = ((2 * torch.div(index, gw, rounding_mode='floor') + 1) * h //
+                (2 * gh))
         cols = (2 * (index % gw) + 1) * w // (2 * gw)
         index = rows * w + cols
     flat = x.flatten(2)

@@ -82,11 +82,15 @@ class DepthDistillLoss(nn.Module):
                 'the same N')
         teacher = teacher.detach().float()
         if teacher.shape[2:] != student.shape[2:]:
-            teacher = resize(teacher, size=student.shape[2:],
-                             mode='bilinear', align_corners=False)
+            teacher = resize(
+                teacher,
+                size=student.shape[2:],
+                mode='bilinear',
+                align_corners=False)
         d_s, d_t = self.to_depth(student.float()), self.to_depth(teacher)
         if self.mode == 'log_l1':
-            diff = (d_s.clamp_min(1e-6).log() - d_t.clamp_min(1e-6).log()).abs()
+            diff = (d_s.clamp_min(1e-6).log() -
+                    d_t.clamp_min(1e-6).log()).abs()
         elif self.mode == 'l1':
             diff = (d_s - d_t).abs()
         else:

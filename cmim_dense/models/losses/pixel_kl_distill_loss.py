@@ -57,8 +57,11 @@ class PixelKLDistillLoss(nn.Module):
                 'H, W) with the same N and C (classes)')
         teacher = teacher.detach().float()
         if teacher.shape[2:] != student.shape[2:]:
-            teacher = resize(teacher, size=student.shape[2:],
-                             mode='bilinear', align_corners=False)
+            teacher = resize(
+                teacher,
+                size=student.shape[2:],
+                mode='bilinear',
+                align_corners=False)
         t = self.temperature
         log_p_t = F.log_softmax(teacher / t, dim=1)
         log_p_s = F.log_softmax(student.float() / t, dim=1)

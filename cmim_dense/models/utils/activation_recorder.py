@@ -128,9 +128,11 @@ def backbone_stages(model: nn.Module, root: str = 'backbone') -> List[str]:
     except AttributeError as err:
         raise ValueError(f'{STAGES!r}: the model has no {root!r} '
                          'module') from err
-    names = list(getattr(backbone, 'stage_names', None) or [
-        n for n, _ in backbone.named_children() if n.startswith(STAGE_PREFIXES)
-    ])
+    names = list(
+        getattr(backbone, 'stage_names', None) or [
+            n for n, _ in backbone.named_children()
+            if n.startswith(STAGE_PREFIXES)
+        ])
     if not names:
         raise ValueError(f'{STAGES!r}: {type(backbone).__name__} at {root!r} '
                          'has no stage (no stage_names, no layer*/stage* '
@@ -168,10 +170,9 @@ def resolve_modules(model: nn.Module,
         else:
             matched = [n for n in names if fnmatchcase(n, pattern)]
         if not matched:
-            raise ValueError(
-                f'module {pattern!r} matches no module of '
-                f'{type(model).__name__}; top-level modules: '
-                f'{[n for n, _ in model.named_children()]}')
+            raise ValueError(f'module {pattern!r} matches no module of '
+                             f'{type(model).__name__}; top-level modules: '
+                             f'{[n for n, _ in model.named_children()]}')
         chosen.extend(n for n in matched if n not in chosen)
     return chosen
 
@@ -189,9 +190,9 @@ class HookRecorder:
             instead of the full maps. Defaults to None (keep them).
     """
 
-    def __init__(self,
-                 transform: Optional[Callable[[Tensor], Tensor]] = None
-                 ) -> None:
+    def __init__(
+            self,
+            transform: Optional[Callable[[Tensor], Tensor]] = None) -> None:
         self.transform = transform
         self.names: List[str] = []
         self._hooked: Dict[str, nn.Module] = {}
@@ -211,7 +212,8 @@ class HookRecorder:
                                're-entrant')
         self._records = {name: [] for name in self.names}
         for name, module in self._hooked.items():
-            self._handles.append(module.register_forward_hook(self._hook(name)))
+            self._handles.append(
+                module.register_forward_hook(self._hook(name)))
         try:
             yield self
         finally:

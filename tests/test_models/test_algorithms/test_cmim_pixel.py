@@ -23,8 +23,14 @@ def _mmseg_scope():
 def build(**kwargs):
     torch.manual_seed(0)
     return MODELS.build(
-        dict(type='CMIM', architecture=copy.deepcopy(ARCH),
-             **{'granularity': 'pixel', 'embed_dim': 8, **kwargs}))
+        dict(
+            type='CMIM',
+            architecture=copy.deepcopy(ARCH),
+            **{
+                'granularity': 'pixel',
+                'embed_dim': 8,
+                **kwargs
+            }))
 
 
 def test_sample_locations_without_replacement():
@@ -47,16 +53,16 @@ def test_gather_locations_picks_the_pixels():
                     x[i, k, r, q] = 1000 * i + 100 * k + 10 * r + q
     index = torch.tensor([[0, 7, 23], [5, 6, 18]])  # (r, q) = divmod(., 6)
     rows = gather_locations(x, index, (h, w))
-    expected = [[1000 * i + 100 * k + 10 * (j // w) + j % w
-                 for k in range(c)]
+    expected = [[1000 * i + 100 * k + 10 * (j // w) + j % w for k in range(c)]
                 for i, loc in enumerate(index.tolist()) for j in loc]
     assert rows.tolist() == expected
     # a map at half the resolution: the pixel holding the location's centre
     half = x[:, :, ::2, ::2]
     rows = gather_locations(half, index, (h, w))
-    expected = [[1000 * i + 100 * k + 10 * (2 * ((j // w) // 2)) +
-                 2 * ((j % w) // 2) for k in range(c)]
-                for i, loc in enumerate(index.tolist()) for j in loc]
+    expected = [[
+        1000 * i + 100 * k + 10 * (2 * ((j // w) // 2)) + 2 * ((j % w) // 2)
+        for k in range(c)
+    ] for i, loc in enumerate(index.tolist()) for j in loc]
     assert rows.tolist() == expected
     with pytest.raises(ValueError, match="granularity='pixel' needs"):
         gather_locations(torch.zeros(2, 3), index, (h, w))
@@ -81,8 +87,8 @@ def test_pixel_infonce_equals_a_1x1_conv_reference():
 
     def embed(linear, x):
         z = F.conv2d(x, linear.weight[:, :, None, None], linear.bias)
-        return F.normalize(z, dim=1).permute(0, 2, 3, 1).reshape(
-            -1, z.shape[1])
+        return F.normalize(
+            z, dim=1).permute(0, 2, 3, 1).reshape(-1, z.shape[1])
 
     z_b = embed(head.binary, seen['binary'])
     z_f = embed(head.latent, seen['latent'])
@@ -110,8 +116,10 @@ def test_pixel_loss_trains_the_network_and_heads():
 def test_location_bank_keys():
     """Bank of M * P rows keyed sample_idx * P + slot: a batch of images 0
     and 1 with P = 3 updates rows 0..5 and only those."""
-    model = build(layers=[LAYER], num_locations=3,
-                  memory_bank=dict(size=4, num_negatives=5, momentum=0.3))
+    model = build(
+        layers=[LAYER],
+        num_locations=3,
+        memory_bank=dict(size=4, num_negatives=5, momentum=0.3))
     model.train()
     memory = model.critics[LAYER.replace('.', '__')].memory
     assert memory.size == 12

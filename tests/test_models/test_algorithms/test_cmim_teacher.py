@@ -160,23 +160,25 @@ def test_teacher_from_a_cmim_checkpoint(tmp_path, teacher_ckpt):
     wrapped['embeddings.x.binary.weight'] = torch.zeros(1)
     torch.save(dict(state_dict=wrapped), tmp_path / 'cmim.pth')
     model = build(tmp_path / 'cmim.pth')
-    assert torch.equal(model.teacher.model.state_dict()['backbone.conv1.weight'],
-                       saved['backbone.conv1.weight'])
+    loaded = model.teacher.model.state_dict()['backbone.conv1.weight']
+    assert torch.equal(loaded, saved['backbone.conv1.weight'])
 
 
 def test_bad_teacher_inputs(tmp_path, teacher_ckpt):
     # a teacher config names the missing checkpoint
-    cfg = Config.fromfile(
-        str(REPO / 'configs' / 'nyudv2' /
-            'deeplabv3_irnet-r18-d8_cmim-teacher_adam-40k_nyudv2-480x640-seg.py'))
-    with pytest.raises(FileNotFoundError,
-                       match='deeplabv3_fp-r18-d8_adam-40k_nyudv2-480x640-seg'
-                       '/iter_40000.pth'):
+    name = 'deeplabv3_irnet-r18-d8_cmim-teacher_adam-40k_nyudv2-480x640-seg'
+    cfg = Config.fromfile(str(REPO / 'configs' / 'nyudv2' / f'{name}.py'))
+    with pytest.raises(
+            FileNotFoundError,
+            match='deeplabv3_fp-r18-d8_adam-40k_nyudv2-480x640-seg'
+            '/iter_40000.pth'):
         MODELS.build(cfg.model)
     with pytest.raises(FileNotFoundError, match='nothere.py'):
-        CMIM(architecture=copy.deepcopy(ARCH),
-             teacher=dict(config=str(tmp_path / 'nothere.py'),
-                          checkpoint=str(teacher_ckpt)))
+        CMIM(
+            architecture=copy.deepcopy(ARCH),
+            teacher=dict(
+                config=str(tmp_path / 'nothere.py'),
+                checkpoint=str(teacher_ckpt)))
     # a checkpoint of another model
     other = fp_arch()
     other['decode_head'] = dict(other['decode_head'], num_convs=2)
@@ -195,16 +197,26 @@ def test_bad_teacher_inputs(tmp_path, teacher_ckpt):
         shifted['data_preprocessor'], mean=[1., 2., 3.])
     with pytest.raises(ValueError, match='normalises its inputs differently'):
         MODELS.build(
-            dict(type='CMIM', architecture=copy.deepcopy(ARCH),
-                 teacher=dict(config=shifted, checkpoint=str(teacher_ckpt))))
+            dict(
+                type='CMIM',
+                architecture=copy.deepcopy(ARCH),
+                teacher=dict(config=shifted, checkpoint=str(teacher_ckpt))))
     with pytest.raises(ValueError, match='pairs layers one to one'):
-        CMIM(architecture=copy.deepcopy(ARCH), layers=STAGES,
-            teacher=dict(config=fp_arch(), checkpoint=str(teacher_ckpt),
-                         layers=STAGES[:2]))
+        CMIM(
+            architecture=copy.deepcopy(ARCH),
+            layers=STAGES,
+            teacher=dict(
+                config=fp_arch(),
+                checkpoint=str(teacher_ckpt),
+                layers=STAGES[:2]))
     with pytest.raises(ValueError, match='distill needs a teacher'):
-        MODELS.build(dict(type='CMIM', architecture=copy.deepcopy(ARCH),
-                          distill=dict(student='decode_head.conv_seg',
-                                       loss=dict(type='PixelKLDistillLoss'))))
+        MODELS.build(
+            dict(
+                type='CMIM',
+                architecture=copy.deepcopy(ARCH),
+                distill=dict(
+                    student='decode_head.conv_seg',
+                    loss=dict(type='PixelKLDistillLoss'))))
     with pytest.raises(ValueError, match='matches no module'):
         build(teacher_ckpt, layers=['backbone.nothing'])
 

@@ -33,8 +33,12 @@ def tools():
                                           'train_tool')
 
 
-def train(tools, config: Path, tmp_path: Path, iters: int,
-          options: Optional[dict] = None, *flags: str) -> Path:
+def train(tools,
+          config: Path,
+          tmp_path: Path,
+          iters: int,
+          options: Optional[dict] = None,
+          *flags: str) -> Path:
     """tools/train.py on ``config`` shrunk to the tiny quickstart."""
     tiny_options, train_tool = tools
     all_options = tiny_options(tmp_path / 'data', tmp_path / 'work', iters)
@@ -49,8 +53,8 @@ def train(tools, config: Path, tmp_path: Path, iters: int,
 
 
 def scalars(work: Path) -> str:
-    return '\n'.join(
-        p.read_text() for p in sorted(work.glob('*/vis_data/scalars.json')))
+    return '\n'.join(p.read_text()
+                     for p in sorted(work.glob('*/vis_data/scalars.json')))
 
 
 def test_teacher_form_with_distillation_trains_and_resumes(tools, tmp_path):
@@ -88,8 +92,10 @@ def test_teacher_form_with_distillation_trains_and_resumes(tools, tmp_path):
 
 
 def test_pixel_form_trains(tools, tmp_path):
-    work = train(tools, QUICKSTART, tmp_path, 1,
-                 {'model.granularity': 'pixel', 'model.num_locations': 16})
+    work = train(tools, QUICKSTART, tmp_path, 1, {
+        'model.granularity': 'pixel',
+        'model.num_locations': 16
+    })
     assert 'cmim_nce.backbone.layer4' in scalars(work)
     # the bound's ceiling is log(B * P) = log(2 * 16) (image form: log 2)
     record = json.loads(scalars(work).splitlines()[0])

@@ -54,12 +54,15 @@ def test_depth_distill_hand_values():
 
 
 def test_depth_distill_maps_logits_as_the_head():
-    head = FCNDepthHead(in_channels=4, channels=4, num_convs=1,
-                        max_depth=8.0, min_depth=0.1).eval()
+    head = FCNDepthHead(
+        in_channels=4, channels=4, num_convs=1, max_depth=8.0,
+        min_depth=0.1).eval()
     feat = torch.randn(2, 4, 3, 3)
     loss = DepthDistillLoss(min_depth=0.1, max_depth=8.0)
-    assert torch.allclose(loss.to_depth(head.conv_depth(feat)),
-                          head.regress_depth(feat), atol=1e-6)
+    assert torch.allclose(
+        loss.to_depth(head.conv_depth(feat)),
+        head.regress_depth(feat),
+        atol=1e-6)
 
 
 def test_bad_inputs():
