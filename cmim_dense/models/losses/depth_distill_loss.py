@@ -1,10 +1,10 @@
 """A regression distillation term for depth: the BNN's depth map follows the
 FP teacher's (the depth counterpart of the per-pixel KL)."""
 import torch
-from mmseg.models.utils import resize
 from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
+from .distill_target import distill_target
 
 DEPTH_DISTILL_MODES = ('log_l1', 'l1', 'l2')
 
@@ -75,18 +75,7 @@ class DepthDistillLoss(nn.Module):
         Returns:
             Tensor: The weighted loss.
         """
-        if student.dim() != 4 or student.shape[:2] != teacher.shape[:2]:
-            raise ValueError(
-                f'DepthDistillLoss: student {tuple(student.shape)} and '
-                f'teacher {tuple(teacher.shape)} must be (N, 1, H, W) with '
-                'the same N')
-        teacher = teacher.detach().float()
-        if teacher.shape[2:] != student.shape[2:]:
-            teacher = resize(
-                teacher,
-                size=student.shape[2:],
-                mode='bilinear',
-                align_corners=False)
+        teacher = distill_target(student, teacher, 'DepthDistillLoss')
         d_s, d_t = self.to_depth(student.float()), self.to_depth(teacher)
         if self.mode == 'log_l1':
             diff = (d_s.clamp_min(1e-6).log() -

@@ -1,10 +1,10 @@
 """ReActNet's distributional loss, per pixel: KL from the FP teacher's class
 distribution to the BNN's (Liu et al., ECCV 2020, for classification)."""
 import torch.nn.functional as F
-from mmseg.models.utils import resize
 from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
+from .distill_target import distill_target
 
 
 @MODELS.register_module()
@@ -50,18 +50,7 @@ class PixelKLDistillLoss(nn.Module):
         Returns:
             Tensor: The weighted loss.
         """
-        if student.dim() != 4 or student.shape[:2] != teacher.shape[:2]:
-            raise ValueError(
-                f'PixelKLDistillLoss: student logits {tuple(student.shape)} '
-                f'and teacher logits {tuple(teacher.shape)} must be (N, C, '
-                'H, W) with the same N and C (classes)')
-        teacher = teacher.detach().float()
-        if teacher.shape[2:] != student.shape[2:]:
-            teacher = resize(
-                teacher,
-                size=student.shape[2:],
-                mode='bilinear',
-                align_corners=False)
+        teacher = distill_target(student, teacher, 'PixelKLDistillLoss')
         t = self.temperature
         log_p_t = F.log_softmax(teacher / t, dim=1)
         log_p_s = F.log_softmax(student.float() / t, dim=1)
