@@ -219,6 +219,11 @@ class CMIM(BaseModel):
         self.layer_weights = self._resolve_weights(layer_weights)
         bank = copy.deepcopy(memory_bank)
         if bank is not None and granularity == 'pixel':
+            if not bank.get('size'):
+                raise ValueError(
+                    "CMIM granularity='pixel' with a memory bank needs "
+                    'memory_bank.size = the training set length (the bank '
+                    'holds size * num_locations location rows)')
             bank['size'] = int(bank['size']) * num_locations
         self.embeddings = nn.ModuleDict()
         self.critics = nn.ModuleDict()
