@@ -1,7 +1,7 @@
 # The FP-teacher form of CMIM plus both distillation terms: per-pixel KL on
 # the segmentation head, |log d_BNN - log d_FP| on the depth head.
 _base_ = [
-    './deeplabv3_irnet-r18-d8_cmim-teacher_adam-40k_nyudv2-480x640-multitask.py'  # noqa: E501
+    './deeplabv3_irnet-r18-d8_cmim-teacher_adam-100e_nyudv2-mtl-480x640-multitask.py'  # noqa: E501
 ]
 model = dict(distill=[
     dict(

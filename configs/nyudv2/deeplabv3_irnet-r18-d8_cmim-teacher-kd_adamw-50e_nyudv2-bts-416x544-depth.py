@@ -1,7 +1,7 @@
 # The FP-teacher form of CMIM plus a depth distillation term: the BNN's depth
 # map follows the FP teacher's, |log d_BNN - log d_FP| per pixel.
 _base_ = [
-    './deeplabv3_irnet-r18-d8_cmim-teacher_adam-40k_nyudv2-480x640-depth.py'
+    './deeplabv3_irnet-r18-d8_cmim-teacher_adamw-50e_nyudv2-bts-416x544-depth.py'  # noqa: E501
 ]
 model = dict(distill=[
     dict(
