@@ -22,16 +22,36 @@ def test_suite_tiny_writes_json(tmp_path):
         str(out)
     ])
     data = json.loads(out.read_text())
-    for key in ('bnn_over_fp', 'cmim_overhead', 'data_fps', 'candidates',
-                'batch_size', 'shape', 'device'):
+    for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_teacher_overhead',
+                'cmim_pixel_overhead', 'data_fps', 'candidates', 'batch_size',
+                'shape', 'device'):
         assert key in data, key
-    assert set(data['candidates']) == {'fp', 'bnn', 'bnn_cmim'}
+    assert set(data['candidates']) == {
+        'fp', 'bnn', 'bnn_cmim', 'bnn_cmim_teacher', 'bnn_cmim_pixel'
+    }
     for result in data['candidates'].values():
         assert len(result['times_s']) == 2 and result['median_s'] > 0
     bnn, fp = data['candidates']['bnn'], data['candidates']['fp']
     assert data['bnn_over_fp'] == bnn['median_s'] / fp['median_s']
     assert data['data_fps'] > 0
     assert report['cmim_overhead'] == data['cmim_overhead']
+    teacher = data['candidates']['bnn_cmim_teacher']['median_s']
+    assert data['cmim_teacher_overhead'] == teacher / bnn['median_s']
+
+
+def test_teacher_candidate_gets_a_stand_in_checkpoint(tmp_path):
+    """A teacher config without its checkpoint is timed with an untrained
+    teacher; the memory probe (a fresh process) gets the same options."""
+    tool = load_tool()
+    config = str(TOOL.parents[2] / 'configs' / 'binary_backbones' /
+                 'deeplabv3_irnet-r18-d8_cmim-teacher_nyudv2-40.py')
+    options = tool.stand_in_teacher(config, {}, str(tmp_path))
+    assert Path(options['model.teacher.checkpoint']).is_file()
+    assert tool.stand_in_teacher(config, options,
+                                 str(tmp_path)) == options  # exists: kept
+    args = tool.parse_args(
+        ['--suite', '--batch-size', '2', '--shape', '32', '32'])
+    assert tool.measure_memory(config, args, options) > 0
 
 
 def test_memory_probe_reports_peak():

@@ -14,12 +14,20 @@ of training steps in a fresh subprocess (CUDA: peak allocated; CPU: peak
 resident set minus the libraries' resident set before the model is built).
 
 ``--suite`` runs the standard comparison on DeepLabV3 / ResNet-18 at output
-stride 8: FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM (the
+stride 8: FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM in its
+in-batch (latent, pooled) form, its FP-teacher form and its pixel form (the
 same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp``,
-``cmim_overhead`` (BNN + CMIM step time over BNN step time) and
-``data_fps``: frames per second of the NYUD-v2 train pipeline (official
-``.mat`` layout, a synthetic twin of the benchmark's frame size, resize /
-crop / flip / photometric augmentation) in this process, i.e. one worker.
+``cmim_overhead``, ``cmim_teacher_overhead`` and ``cmim_pixel_overhead``
+(BNN + CMIM step time over BNN step time; with ``--memory`` also the
+``*_memory_overhead`` ratios of peak memory) and ``data_fps``: frames per
+second of the NYUD-v2 train pipeline (official ``.mat`` layout, a synthetic
+twin of the benchmark's frame size, resize / crop / flip / photometric
+augmentation) in this process, i.e. one worker.
+
+A CMIM FP-teacher config whose teacher checkpoint does not exist gets an
+untrained teacher of its teacher config, written to a temporary file (the
+step time does not depend on the teacher's weights); a note says so.
+``--cfg-options`` overrides every candidate's config.
 """
 import argparse
 import importlib.util
@@ -38,7 +46,7 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
 
 import cmim_dense  # noqa: E402,F401
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
@@ -52,7 +60,14 @@ SUITE_DIR = osp.join(ROOT, 'configs', 'binary_backbones')
 SUITE = dict(
     fp='deeplabv3_fp-r18-d8_nyudv2-40.py',
     bnn='deeplabv3_irnet-r18-d8_nyudv2-40.py',
-    bnn_cmim='deeplabv3_irnet-r18-d8_cmim_nyudv2-40.py')
+    bnn_cmim='deeplabv3_irnet-r18-d8_cmim_nyudv2-40.py',
+    bnn_cmim_teacher='deeplabv3_irnet-r18-d8_cmim-teacher_nyudv2-40.py',
+    bnn_cmim_pixel='deeplabv3_irnet-r18-d8_cmim-pixel_nyudv2-40.py')
+#: summary key -> the suite candidate compared with ``bnn``
+OVERHEADS = dict(
+    cmim_overhead='bnn_cmim',
+    cmim_teacher_overhead='bnn_cmim_teacher',
+    cmim_pixel_overhead='bnn_cmim_pixel')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -69,6 +84,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--memory', action='store_true', help='measure peak memory too')
     parser.add_argument('--json', help='write the results here')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override settings of every config, KEY=VALUE')
     parser.add_argument('--memory-probe', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.configs and not args.suite and not args.memory_probe:
@@ -76,7 +97,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def synthetic_batch(batch_size: int, shape: List[int], num_classes: int,
+def synthetic_batch(batch_size: int,
+                    shape: List[int],
+                    num_classes: int,
                     seed: int = 0) -> dict:
     """Random uint8-range images with labels, depth and ``sample_idx``."""
     gen = torch.Generator().manual_seed(seed)
@@ -90,8 +113,11 @@ def synthetic_batch(batch_size: int, shape: List[int], num_classes: int,
         sample.gt_depth_map = PixelData(
             data=torch.rand(1, h, w, generator=gen) * 9.5 + 0.5)
         sample.set_metainfo(
-            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-                 sample_idx=i))
+            dict(
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                pad_shape=(h, w),
+                sample_idx=i))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -102,11 +128,46 @@ def _num_classes(model_cfg) -> int:
     return int(head.get('num_classes', 2))
 
 
+def stand_in_teacher(config: str, options: dict, folder: str) -> dict:
+    """Options giving a CMIM teacher config a teacher checkpoint.
+
+    Args:
+        config (str): A config.
+        options (dict): The ``--cfg-options``.
+        folder (str): Where to write an untrained teacher's checkpoint.
+
+    Returns:
+        dict: ``options``, plus ``model.teacher.checkpoint`` (an untrained
+        teacher of the teacher config) when the config has a teacher whose
+        checkpoint does not exist.
+    """
+    from cmim_dense.models.algorithms.fp_teacher import teacher_model_config
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    teacher = cfg.model.get('teacher') if cfg.model.get(
+        'type') == 'CMIM' else None
+    if not teacher or osp.isfile(str(teacher.get('checkpoint'))):
+        return options
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = MODELS.build(teacher_model_config(teacher.config))
+    path = osp.join(folder, f'teacher_{osp.basename(config)}.pth')
+    torch.save(model.state_dict(), path)
+    print(f'note: {osp.basename(config)}: teacher checkpoint '
+          f'{teacher.get("checkpoint")!r} not found; timing with an '
+          f'untrained teacher ({path})')
+    return {**options, 'model.teacher.checkpoint': path}
+
+
 class Candidate:
     """One config, built and ready to step."""
 
-    def __init__(self, name: str, config: str, args: argparse.Namespace):
+    def __init__(self,
+                 name: str,
+                 config: str,
+                 args: argparse.Namespace,
+                 options: Optional[dict] = None):
         cfg = Config.fromfile(config)
+        cfg.merge_from_dict(options or {})
         # speed and memory do not depend on the weights: no ImageNet files
         drop_checkpoint_inits(cfg.model)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -165,7 +226,7 @@ def memory_probe(args: argparse.Namespace) -> None:
     activations.
     """
     base = _status_bytes('VmRSS')
-    candidate = Candidate('probe', args.memory_probe, args)
+    candidate = Candidate('probe', args.memory_probe, args, args.cfg_options)
     candidate.step()  # allocator warm-up, optimizer state
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
@@ -180,13 +241,17 @@ def memory_probe(args: argparse.Namespace) -> None:
     print(json.dumps(dict(peak_bytes=peak)))
 
 
-def measure_memory(config: str, args: argparse.Namespace) -> int:
+def measure_memory(config: str,
+                   args: argparse.Namespace,
+                   options: Optional[dict] = None) -> int:
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--memory-probe', config, '--batch-size',
         str(args.batch_size), '--shape', *map(str, args.shape), '--device',
         args.device
     ]
+    if options:
+        cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])['peak_bytes']
 
@@ -197,7 +262,19 @@ def run(args: argparse.Namespace) -> Dict[str, dict]:
         configs = {k: osp.join(SUITE_DIR, v) for k, v in SUITE.items()}
     else:
         configs = {osp.splitext(osp.basename(c))[0]: c for c in args.configs}
-    candidates = [Candidate(n, c, args) for n, c in configs.items()]
+    with tempfile.TemporaryDirectory() as folder:
+        options = {
+            n: stand_in_teacher(c, args.cfg_options, folder)
+            for n, c in configs.items()
+        }
+        return _run(args, configs, options)
+
+
+def _run(args: argparse.Namespace, configs: Dict[str, str],
+         options: Dict[str, dict]) -> Dict[str, dict]:
+    candidates = [
+        Candidate(n, c, args, options[n]) for n, c in configs.items()
+    ]
     for _ in range(args.warmup):
         for cand in candidates:
             cand.step()
@@ -216,7 +293,8 @@ def run(args: argparse.Namespace) -> Dict[str, dict]:
             times_s=cand.times)
     if args.memory:
         for name, config in configs.items():
-            results[name]['peak_memory_bytes'] = measure_memory(config, args)
+            results[name]['peak_memory_bytes'] = measure_memory(
+                config, args, options[name])
     return results
 
 
@@ -258,17 +336,17 @@ def data_pipeline_fps(shape: List[int], frames: int = 24) -> float:
 
 
 def summary(results: Dict[str, dict], suite: bool) -> Dict[str, float]:
-    """``bnn_over_fp`` and ``cmim_overhead`` (and memory) for the suite."""
+    """``bnn_over_fp`` and the CMIM forms' overheads over the BNN (time,
+    and peak memory when measured) for the suite."""
     if not suite:
         return {}
-    out = dict(
-        bnn_over_fp=results['bnn']['median_s'] / results['fp']['median_s'],
-        cmim_overhead=results['bnn_cmim']['median_s'] /
-        results['bnn']['median_s'])
-    if 'peak_memory_bytes' in results['bnn']:
-        out['cmim_memory_overhead'] = (
-            results['bnn_cmim']['peak_memory_bytes'] /
-            results['bnn']['peak_memory_bytes'])
+    bnn = results['bnn']
+    out = dict(bnn_over_fp=bnn['median_s'] / results['fp']['median_s'])
+    for key, name in OVERHEADS.items():
+        out[key] = results[name]['median_s'] / bnn['median_s']
+        if 'peak_memory_bytes' in bnn:
+            out[key.replace('_overhead', '_memory_overhead')] = (
+                results[name]['peak_memory_bytes'] / bnn['peak_memory_bytes'])
     return out
 
 
@@ -300,8 +378,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if 'peak_memory_bytes' in res:
             line += f'  peak {res["peak_memory_bytes"] / 2**20:.0f} MiB'
         print(line)
-    for key in ('bnn_over_fp', 'cmim_overhead', 'cmim_memory_overhead',
-                'data_fps'):
+    for key in ('bnn_over_fp', *[
+            k for o in OVERHEADS
+            for k in (o, o.replace('_overhead', '_memory_overhead'))
+    ], 'data_fps'):
         if key in report:
             print(f'{key}: {report[key]:.3f}')
     if args.json:

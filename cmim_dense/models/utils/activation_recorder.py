@@ -1,15 +1,25 @@
-"""Record the latent and binary activations of binary layers.
+"""Record activations of a model during one forward pass.
 
-For every selected binary layer, a forward hook on its ``input_quantizer``
-sees the latent FP activation ``a_F`` (the quantizer's input) and the binary
-activation ``a_B`` (its output) of the same forward pass. The hooks exist
-only inside :meth:`ActivationRecorder.recording` and are removed on exit,
-also when the forward pass raises.
+Two recorders share one contract: hooks exist only inside
+:meth:`~HookRecorder.recording` and are removed on exit, also when the
+forward pass raises; :meth:`~HookRecorder.get` returns the record of one
+module and refuses a module that ran zero or several times;
+:meth:`~HookRecorder.clear` drops the records (and the graphs they hold).
 
-Layers are named by dotted module paths or glob patterns on them
+- :class:`ActivationRecorder` (CMIM's latent form): for every selected binary
+  layer, a forward hook on its ``input_quantizer`` sees the latent FP
+  activation ``a_F`` (the quantizer's input) and the binary activation
+  ``a_B`` (its output) of the same forward pass; ``get`` returns
+  ``(a_F, a_B)``.
+- :class:`OutputRecorder` (CMIM's FP-teacher form, distillation): a forward
+  hook on each named module records its output; ``get`` returns it.
+
+Binary layers are named by dotted module paths or glob patterns on them
 (``'backbone.layer*.*.conv2'``), or by the selector ``'last_per_stage'``:
 the last binary layer (in registration order) of every stage, a stage being
-a child of ``backbone`` whose name starts with ``layer``/``stage``.
+a child of ``backbone`` whose name starts with ``layer``/``stage``. Modules
+of an :class:`OutputRecorder` are named by dotted paths, glob patterns or
+the selector ``'stages'``: the stage modules of the backbone.
 """
 import contextlib
 from fnmatch import fnmatchcase
@@ -21,6 +31,7 @@ from torch import Tensor, nn
 from ..layers.binary_layer import BinaryLayerMixin
 
 LAST_PER_STAGE = 'last_per_stage'
+STAGES = 'stages'
 STAGE_PREFIXES = ('layer', 'stage')
 
 
@@ -96,7 +107,153 @@ def resolve_layers(model: nn.Module,
     return [n for n in binary if n in chosen]
 
 
-class ActivationRecorder:
+def backbone_stages(model: nn.Module, root: str = 'backbone') -> List[str]:
+    """Dotted paths of the stage modules of the backbone under ``root``.
+
+    The backbone's ``stage_names`` when it has them (the project's
+    backbones), else its children whose names start with ``layer``/``stage``.
+
+    Args:
+        model (nn.Module): The model.
+        root (str): Dotted path of the backbone. Defaults to ``'backbone'``.
+
+    Returns:
+        list[str]: ``['backbone.layer1', ...]``, in order.
+
+    Raises:
+        ValueError: If there is no such module or it has no stage.
+    """
+    try:
+        backbone = model.get_submodule(root)
+    except AttributeError as err:
+        raise ValueError(f'{STAGES!r}: the model has no {root!r} '
+                         'module') from err
+    names = list(
+        getattr(backbone, 'stage_names', None) or [
+            n for n, _ in backbone.named_children()
+            if n.startswith(STAGE_PREFIXES)
+        ])
+    if not names:
+        raise ValueError(f'{STAGES!r}: {type(backbone).__name__} at {root!r} '
+                         'has no stage (no stage_names, no layer*/stage* '
+                         'child)')
+    return [f'{root}.{n}' for n in names]
+
+
+def resolve_modules(model: nn.Module,
+                    modules: Union[str, Sequence[str]]) -> List[str]:
+    """Resolve module paths, glob patterns and ``'stages'`` to module names.
+
+    Args:
+        model (nn.Module): The model.
+        modules (str | Sequence[str]): Names / patterns / the selector.
+
+    Returns:
+        list[str]: Module names in the given order (a pattern's matches in
+        registration order), no duplicate.
+
+    Raises:
+        ValueError: No module given, or a name / pattern that matches none.
+    """
+    if isinstance(modules, str):
+        modules = [modules]
+    if not modules:
+        raise ValueError('no module to record: give dotted paths, glob '
+                         f'patterns or {STAGES!r}')
+    names = [n for n, _ in model.named_modules() if n]
+    chosen: List[str] = []
+    for pattern in modules:
+        if pattern == STAGES:
+            matched = backbone_stages(model)
+        elif pattern in names:
+            matched = [pattern]
+        else:
+            matched = [n for n in names if fnmatchcase(n, pattern)]
+        if not matched:
+            raise ValueError(f'module {pattern!r} matches no module of '
+                             f'{type(model).__name__}; top-level modules: '
+                             f'{[n for n, _ in model.named_children()]}')
+        chosen.extend(n for n in matched if n not in chosen)
+    return chosen
+
+
+class HookRecorder:
+    """Forward hooks on named modules, scoped by :meth:`recording`.
+
+    Subclasses set ``self.names`` and ``self._hooked`` (name -> module to
+    hook) and implement :meth:`_record` (what one call leaves behind).
+
+    Args:
+        transform (callable, optional): Applied to the recorded tensors
+            inside the hook (with gradient), e.g. global pooling, so that
+            only its (small) result is kept alive until the loss is computed
+            instead of the full maps. Defaults to None (keep them).
+    """
+
+    def __init__(
+            self,
+            transform: Optional[Callable[[Tensor], Tensor]] = None) -> None:
+        self.transform = transform
+        self.names: List[str] = []
+        self._hooked: Dict[str, nn.Module] = {}
+        self._records: Dict[str, list] = {}
+        self._handles: list = []
+
+    @property
+    def active(self) -> bool:
+        """Whether hooks are registered (inside :meth:`recording`)."""
+        return bool(self._handles)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator['HookRecorder']:
+        """Register the hooks, clear the records; remove the hooks on exit."""
+        if self.active:
+            raise RuntimeError(f'{type(self).__name__}.recording() is not '
+                               're-entrant')
+        self._records = {name: [] for name in self.names}
+        for name, module in self._hooked.items():
+            self._handles.append(
+                module.register_forward_hook(self._hook(name)))
+        try:
+            yield self
+        finally:
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
+
+    def _apply_transform(self, x: Tensor) -> Tensor:
+        return x if self.transform is None else self.transform(x)
+
+    def _record(self, args: Tuple[Tensor, ...], output: Tensor):
+        raise NotImplementedError
+
+    def _hook(self, name: str):
+
+        def hook(module: nn.Module, args: Tuple[Tensor, ...],
+                 output: Tensor) -> None:
+            self._records[name].append(self._record(args, output))
+
+        return hook
+
+    def get(self, name: str):
+        """The record of one module from the last recording.
+
+        Raises:
+            RuntimeError: If the module ran zero or several times.
+        """
+        calls = self._records.get(name, [])
+        if len(calls) != 1:
+            raise RuntimeError(
+                f'{name!r} ran {len(calls)} times in the recorded '
+                'forward pass; the recorder expects exactly one call')
+        return calls[0]
+
+    def clear(self) -> None:
+        """Drop the recorded tensors (and the graphs they hold)."""
+        self._records = {}
+
+
+class ActivationRecorder(HookRecorder):
     """Records ``(a_F, a_B)`` of binary layers during a forward pass.
 
     Args:
@@ -104,9 +261,8 @@ class ActivationRecorder:
         layers (str | Sequence[str]): Layer names, glob patterns or
             ``'last_per_stage'``; resolved once, at construction.
         transform (callable, optional): Applied to both activations inside
-            the hook (with gradient), e.g. global pooling, so that only its
-            (small) result is kept alive until the loss is computed instead
-            of the full activation maps. Defaults to None (keep them).
+            the hook (with gradient), e.g. global pooling. Defaults to None
+            (keep the maps).
 
     Example:
         >>> recorder = ActivationRecorder(model, 'backbone.layer4.*.conv2')
@@ -120,47 +276,16 @@ class ActivationRecorder:
             model: nn.Module,
             layers: Union[str, Sequence[str]],
             transform: Optional[Callable[[Tensor], Tensor]] = None) -> None:
+        super().__init__(transform)
         self.names = resolve_layers(model, layers)
-        self.transform = transform
-        self._quantizers = {
+        self._hooked = {
             name: model.get_submodule(name).input_quantizer
             for name in self.names
         }
-        self._records: Dict[str, List[Tuple[Tensor, Tensor]]] = {}
-        self._handles: list = []
 
-    @property
-    def active(self) -> bool:
-        """Whether hooks are registered (inside :meth:`recording`)."""
-        return bool(self._handles)
-
-    @contextlib.contextmanager
-    def recording(self) -> Iterator['ActivationRecorder']:
-        """Register the hooks, clear the records; remove the hooks on exit."""
-        if self.active:
-            raise RuntimeError('ActivationRecorder.recording() is not '
-                               're-entrant')
-        self._records = {name: [] for name in self.names}
-        for name, quantizer in self._quantizers.items():
-            self._handles.append(
-                quantizer.register_forward_hook(self._hook(name)))
-        try:
-            yield self
-        finally:
-            for handle in self._handles:
-                handle.remove()
-            self._handles = []
-
-    def _hook(self, name: str):
-
-        def hook(module: nn.Module, args: Tuple[Tensor, ...],
-                 output: Tensor) -> None:
-            latent, binary = args[0], output
-            if self.transform is not None:
-                latent, binary = self.transform(latent), self.transform(binary)
-            self._records[name].append((latent, binary))
-
-        return hook
+    def _record(self, args: Tuple[Tensor, ...],
+                output: Tensor) -> Tuple[Tensor, Tensor]:
+        return self._apply_transform(args[0]), self._apply_transform(output)
 
     def get(self, name: str) -> Tuple[Tensor, Tensor]:
         """``(a_F, a_B)`` of one layer from the last recording.
@@ -168,13 +293,38 @@ class ActivationRecorder:
         Raises:
             RuntimeError: If the layer ran zero or several times.
         """
-        calls = self._records.get(name, [])
-        if len(calls) != 1:
-            raise RuntimeError(
-                f'layer {name!r} ran {len(calls)} times in the recorded '
-                'forward pass; the recorder expects exactly one call')
-        return calls[0]
+        return super().get(name)
 
-    def clear(self) -> None:
-        """Drop the recorded tensors (and the graphs they hold)."""
-        self._records = {}
+
+class OutputRecorder(HookRecorder):
+    """Records the outputs of named modules during a forward pass.
+
+    Args:
+        model (nn.Module): The model whose modules are recorded.
+        modules (str | Sequence[str]): Dotted paths, glob patterns or
+            ``'stages'``; resolved once, at construction.
+        transform (callable, optional): Applied to each output inside the
+            hook. Defaults to None (keep the outputs).
+
+    Example:
+        >>> recorder = OutputRecorder(model, 'stages')
+        >>> with recorder.recording():
+        ...     model(inputs, mode='tensor')
+        >>> stage4 = recorder.get('backbone.layer4')
+    """
+
+    def __init__(
+            self,
+            model: nn.Module,
+            modules: Union[str, Sequence[str]],
+            transform: Optional[Callable[[Tensor], Tensor]] = None) -> None:
+        super().__init__(transform)
+        self.names = resolve_modules(model, modules)
+        self._hooked = {name: model.get_submodule(name) for name in self.names}
+
+    def _record(self, args: Tuple[Tensor, ...], output: Tensor) -> Tensor:
+        if not isinstance(output, Tensor):
+            raise TypeError(
+                f'OutputRecorder records tensors; a recorded module returned '
+                f'a {type(output).__name__} (record one of its submodules)')
+        return self._apply_transform(output)

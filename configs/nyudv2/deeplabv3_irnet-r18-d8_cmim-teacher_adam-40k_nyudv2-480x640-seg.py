@@ -1,0 +1,13 @@
+# CMIM, FP-teacher form (the released code's), over
+#   deeplabv3_irnet-r18-d8_cmim_adam-40k_nyudv2-480x640-seg.py
+# the BNN's stage outputs against those of the frozen, trained FP model of
+#   deeplabv3_fp-r18-d8_adam-40k_nyudv2-480x640-seg.py
+# (its default work_dir holds the checkpoint below; or --cfg-options
+# model.teacher.checkpoint=PATH). The teacher is not saved with the student.
+_base_ = ['./deeplabv3_irnet-r18-d8_cmim_adam-40k_nyudv2-480x640-seg.py']
+teacher_name = 'deeplabv3_fp-r18-d8_adam-40k_nyudv2-480x640-seg'
+model = dict(
+    layers='stages',  # the outputs of the backbone's stages
+    teacher=dict(
+        config='{{ fileDirname }}/' + teacher_name + '.py',
+        checkpoint='work_dirs/' + teacher_name + '/iter_40000.pth'))
