@@ -72,15 +72,19 @@ class CMIMMemoryHook(Hook):
         dataset = runner.train_dataloader.dataset
         num_samples = distinct_samples(dataset)
         for name, memory in memories:
+            rows = num_samples * memory.rows_per_sample
             if memory.size == 0:
-                memory.resize_(num_samples)
-            elif memory.size != num_samples:
+                memory.resize_(rows)
+            elif memory.size != rows:
+                per = '' if memory.rows_per_sample == 1 else \
+                    f' x {memory.rows_per_sample} rows per sample'
                 raise ValueError(
                     f'CMIM memory bank {name}: memory_bank.size is '
-                    f'{memory.size} but the training set '
-                    f'({type(dataset).__name__}) has {num_samples} samples; '
-                    f'set memory_bank.size={num_samples} (or None to take '
-                    'it from the training set)')
+                    f'{memory.size // memory.rows_per_sample} but the '
+                    f'training set ({type(dataset).__name__}) has '
+                    f'{num_samples} samples{per}; set memory_bank.size='
+                    f'{num_samples} (or None to take it from the training '
+                    'set)')
             memory.broadcast_(src=0)
         runner.logger.info(
             f'CMIMMemoryHook: {len(memories)} memory bank(s) of '

@@ -219,12 +219,10 @@ class CMIM(BaseModel):
         self.layer_weights = self._resolve_weights(layer_weights)
         bank = copy.deepcopy(memory_bank)
         if bank is not None and granularity == 'pixel':
-            if not bank.get('size'):
-                raise ValueError(
-                    "CMIM granularity='pixel' with a memory bank needs "
-                    'memory_bank.size = the training set length (the bank '
-                    'holds size * num_locations location rows)')
-            bank['size'] = int(bank['size']) * num_locations
+            # one row per (image, location slot): size * num_locations rows
+            bank['rows_per_sample'] = num_locations
+            if bank.get('size') is not None:
+                bank['size'] = int(bank['size']) * num_locations
         self.embeddings = nn.ModuleDict()
         self.critics = nn.ModuleDict()
         for name, c_binary, c_latent in zip(self.recorder.names, channels,

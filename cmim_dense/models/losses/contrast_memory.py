@@ -43,13 +43,18 @@ class ContrastMemory(nn.Module):
             ``N >= M`` every other entry (``M - 1``) is used.
             Defaults to 4096.
         momentum (float): ``m``. Defaults to 0.5.
+        rows_per_sample (int): Bank rows per training sample (CMIM's pixel
+            form keeps one row per sampled location: ``P``); ``size``
+            counts rows, and :class:`~cmim_dense.engine.hooks.CMIMMemoryHook`
+            expects ``training set length * rows_per_sample``. Defaults to 1.
     """
 
     def __init__(self,
                  size: Optional[int],
                  dim: int,
                  num_negatives: int = 4096,
-                 momentum: float = 0.5) -> None:
+                 momentum: float = 0.5,
+                 rows_per_sample: int = 1) -> None:
         super().__init__()
         if size is not None and (isinstance(size, bool)
                                  or not isinstance(size, int) or size < 2):
@@ -60,8 +65,13 @@ class ContrastMemory(nn.Module):
                              f'{num_negatives}')
         if not 0 <= momentum < 1:
             raise ValueError(f'momentum must lie in [0, 1), got {momentum}')
+        if isinstance(rows_per_sample, bool) or not isinstance(
+                rows_per_sample, int) or rows_per_sample < 1:
+            raise ValueError(f'rows_per_sample must be an int >= 1, got '
+                             f'{rows_per_sample!r}')
         self.dim, self.num_negatives, self.momentum = dim, num_negatives, \
             momentum
+        self.rows_per_sample = rows_per_sample
         self.auto_size = size is None
         self.register_buffer('bank_binary', torch.empty(0, dim))
         self.register_buffer('bank_latent', torch.empty(0, dim))

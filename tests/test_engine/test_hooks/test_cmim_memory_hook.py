@@ -158,3 +158,4 @@ def test_released_convention_config():
         momentum=0.5,
         positive='bank',
         reduction='sum')
+

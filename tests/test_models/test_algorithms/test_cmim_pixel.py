@@ -135,3 +135,34 @@ def test_bad_pixel_configs():
         build(granularity='patch')
     with pytest.raises(ValueError, match='num_locations must be >= 1'):
         build(num_locations=0)
+
+
+def test_memory_hook_sizes_and_checks_a_location_bank():
+    """The runtime's CMIMMemoryHook sizes a location bank (size=None) to
+    training-set length x P rows, and refuses a size that disagrees."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+
+    from cmim_dense.engine.hooks import CMIMMemoryHook
+
+    def runner(model, length):
+        return SimpleNamespace(
+            model=model,
+            train_dataloader=SimpleNamespace(dataset=list(range(length))),
+            logger=MMLogger.get_instance('cmim_pixel_bank_test'))
+
+    model = build(
+        layers=[LAYER],
+        num_locations=3,
+        memory_bank=dict(size=None, num_negatives=5, momentum=0.3))
+    memory = model.critics[LAYER.replace('.', '__')].memory
+    CMIMMemoryHook().before_train(runner(model, 4))
+    assert memory.size == 12 and memory.rows_per_sample == 3
+    sized = build(
+        layers=[LAYER],
+        num_locations=3,
+        memory_bank=dict(size=4, num_negatives=5, momentum=0.3))
+    CMIMMemoryHook().before_train(runner(sized, 4))  # 4 x 3 rows: accepted
+    with pytest.raises(ValueError, match='size is 4 but the training set'):
+        CMIMMemoryHook().before_train(runner(sized, 5))
