@@ -1,7 +1,7 @@
 """Lazy, validated, per-process access to ``nyu_depth_v2_labeled.mat``.
 
 The labeled set is a MATLAB v7.3 file, i.e. HDF5, whose arrays h5py sees with
-their axes reversed (see REFERENCE.md section 3):
+their axes reversed (``docs/user_guides/data.md``):
 
 ===========  ======================  =========================================
 field        h5py shape              frame ``i`` in natural orientation

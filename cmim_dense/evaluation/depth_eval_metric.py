@@ -31,7 +31,8 @@ JSON_FILE = 'depth_metrics.json'
 
 @METRICS.register_module()
 class DepthEvalMetric(BaseMetric):
-    r"""Depth estimation metrics (REFERENCE.md section 3).
+    r"""Depth estimation metrics (the definitions of Eigen et al. 2014 / BTS;
+    protocols: ``docs/nyudv2_protocols.md``).
 
     For each image, the evaluated pixels are those with a valid ground
     truth, ``min_depth < gt < max_depth`` (default ``1e-3 < gt < 10`` m;

@@ -237,7 +237,8 @@ def test_output_dir_json_and_pngs(tmp_path, logs):
 
 
 def test_reference_implementation_random():
-    """Against a direct numpy transcription of REFERENCE.md section 3."""
+    """Against a direct numpy transcription of the metric definitions
+    (Eigen et al. 2014; silog as BTS)."""
     rng = np.random.default_rng(0)
     pairs = []
     for _ in range(3):
