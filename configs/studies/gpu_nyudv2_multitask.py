@@ -6,15 +6,6 @@
 #       configs/studies/gpu_nyudv2_multitask.py --launcher pytorch --gpus 4
 # (add --jobs N to train N runs side by side on N x 4 GPUs); docs/study.md.
 _base_ = ['./_base_/nyudv2_gpu.py', './_base_/metrics.py']
-_task = 'multitask'
-_recipe = 'adam-100e_nyudv2-mtl-480x640-multitask'
-work_dir = f'./work_dirs/studies/gpu_nyudv2_{_task}'
+work_dir = './work_dirs/studies/gpu_nyudv2_multitask'
 metrics = _base_.multitask_metrics
-candidates = [
-    dict(
-        name=name,
-        label=label,
-        config=f'../nyudv2/deeplabv3_{model}_{_recipe}.py',
-        baseline=baseline)
-    for name, label, model, baseline in _base_.nyudv2_candidates
-]
+candidates = _base_.nyudv2_task_candidates['multitask']
