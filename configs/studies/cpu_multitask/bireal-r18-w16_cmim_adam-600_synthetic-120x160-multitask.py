@@ -1,0 +1,10 @@
+# The Bi-Real row with CMIM (in-batch), the IR-Net + CMIM row's settings.
+_base_ = ['./bireal-r18-w16_adam-600_synthetic-120x160-multitask.py']
+model = dict(
+    _delete_=True,
+    type='CMIM',
+    architecture={{_base_.model}},
+    layers='last_per_stage',  # the last binary conv of each stage
+    embed_dim=32,
+    loss_weight=0.5)
+work_dir = './work_dirs/studies/cpu_multitask/bireal_cmim'
