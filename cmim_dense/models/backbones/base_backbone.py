@@ -1,7 +1,6 @@
 """What the binary backbones share: the stage loop, stage building,
 argument checks, freezing and init."""
-from typing import (Any, Dict, List, Optional, Sequence, Tuple, Type,
-                    Union)
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
@@ -101,10 +100,13 @@ class BaseBinaryBackbone(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
-    def init_block_args(self, binarizer: Union[None, str, dict],
-                        pad_value: float, binary_roles: Optional[dict],
-                        norm_cfg: dict, act_cfg: Optional[dict],
-                        with_cp: bool) -> None:
+    def init_block_args(self,
+                        binarizer: Union[None, str, dict],
+                        pad_value: float,
+                        binary_roles: Optional[dict],
+                        norm_cfg: dict,
+                        act_cfg: Optional[dict],
+                        with_cp: bool = False) -> None:
         """Keep the arguments every block of :meth:`make_stage` receives.
 
         They are kept as attributes of the same names too (``binarizer``,

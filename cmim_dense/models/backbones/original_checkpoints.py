@@ -121,8 +121,8 @@ def _convert_resnet(family: str) -> Callable:
             if _STEM.match(key) or _RESNET_BN.match(key):
                 out[key] = (value, key)
             elif _RESNET_DOWN.match(key):
-                out[revise_key(key, BinaryResNet.checkpoint_revise_keys)] = (
-                    value, key)
+                ours = revise_key(key, BinaryResNet.checkpoint_revise_keys)
+                out[ours] = (value, key)
             elif _RESNET_CONV.match(key):
                 conv, name = _RESNET_CONV.match(key).groups()
                 if name == 'weight':

@@ -75,10 +75,11 @@ def revise_key(key: str, revise_keys: RevisePairs) -> str:
     return key
 
 
-def read_state_dict(checkpoint: str,
-                    prefix: Optional[str] = None,
-                    map_location: str = 'cpu',
-                    revise_keys: RevisePairs = ()) -> Dict[str, Tensor]:
+def read_state_dict(
+    checkpoint: str,
+    prefix: Optional[str] = None,
+    map_location: str = 'cpu',
+    revise_keys: RevisePairs = ()) -> Dict[str, Tensor]:
     """Read a state dict from a plain or an mmengine checkpoint.
 
     Local files are read with ``torch.load(..., weights_only=True)``; other

@@ -172,7 +172,8 @@ class ReActNet(BaseBinaryBackbone):
                     pool=build_shortcut_pool(stride, dilation, prev_dilation))
                 downsampled = True
             else:
-                args.update(dilation=dilation if downsampled else prev_dilation)
+                args.update(
+                    dilation=dilation if downsampled else prev_dilation)
             specs.append((block, args))
             in_channels = out_channels
         return specs

@@ -16,13 +16,25 @@ from cmim_dense.models.utils import resolve_layers, resolve_modules
 class DepthwiseSeparable(nn.Module):
     """A binary MobileNetV1 block: depthwise 3x3 + pointwise 1x1."""
 
-    def __init__(self, in_channels, out_channels, stride=1, binarizer='irnet',
-                 pad_value=1.0, binary_roles=None, norm_cfg=None,
-                 act_cfg=None, with_cp=False):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 binarizer='irnet',
+                 pad_value=1.0,
+                 binary_roles=None,
+                 norm_cfg=None,
+                 act_cfg=None,
+                 with_cp=False):
         super().__init__()
         self.dw = build_binary_conv(
-            binarizer, in_channels, in_channels, 3, stride,
-            pad_value=pad_value, groups=in_channels)
+            binarizer,
+            in_channels,
+            in_channels,
+            3,
+            stride,
+            pad_value=pad_value,
+            groups=in_channels)
         self.pw = build_binary_conv(binarizer, in_channels, out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -34,7 +46,7 @@ class TinyMobileNet(BaseBinaryBackbone):
 
     arch_settings = {
         'v1': (((DepthwiseSeparable, 8, 2), ), ((DepthwiseSeparable, 16, 2),
-                                              (DepthwiseSeparable, 16, 1))),
+                                                (DepthwiseSeparable, 16, 1))),
     }
     stem_names = ('conv1', )
 
@@ -42,17 +54,19 @@ class TinyMobileNet(BaseBinaryBackbone):
         super().__init__()
         stages = self.arch_settings[arch]
         self.init_stage_args(
-            len(stages), len(stages), (2, ) * len(stages),
-            (1, ) * len(stages), out_indices, frozen_stages, False)
+            len(stages), len(stages), (2, ) * len(stages), (1, ) * len(stages),
+            out_indices, frozen_stages, False)
         self.init_block_args('irnet', 1.0, None, dict(type='BN'), None, False)
         self.conv1 = nn.Conv2d(3, 4, 3, stride=2, padding=1)
         channels = 4
         for stage in stages:
             specs = []
             for block, out_channels, stride in stage:
-                specs.append((block, dict(in_channels=channels,
-                                          out_channels=out_channels,
-                                          stride=stride)))
+                specs.append((block,
+                              dict(
+                                  in_channels=channels,
+                                  out_channels=out_channels,
+                                  stride=stride)))
                 channels = out_channels
             self.add_stage(self.make_stage(specs))
         self._freeze_stages()
@@ -124,17 +138,15 @@ def test_selectors_read_stage_names_not_prefixes():
     backbone.late = nn.Sequential(BinaryConv2d(4, 4, 1, binarizer='irnet'))
     backbone.stage_names = ['late', 'early']
     model = Wrapper(backbone)
-    assert resolve_layers(model, 'last_per_stage') == [
-        'backbone.early.1', 'backbone.late.0'
-    ]
-    assert resolve_modules(model, 'stages') == [
-        'backbone.late', 'backbone.early'
-    ]
+    assert resolve_layers(
+        model, 'last_per_stage') == ['backbone.early.1', 'backbone.late.0']
+    assert resolve_modules(model,
+                           'stages') == ['backbone.late', 'backbone.early']
 
 
-@pytest.mark.parametrize('selector,resolve', [('last_per_stage',
-                                               resolve_layers),
-                                              ('stages', resolve_modules)])
+@pytest.mark.parametrize('selector,resolve',
+                         [('last_per_stage', resolve_layers),
+                          ('stages', resolve_modules)])
 def test_backbone_without_stage_names_is_refused(selector, resolve):
     backbone = nn.Module()
     backbone.layer1 = nn.Sequential(BinaryConv2d(3, 4, 3, binarizer='irnet'))
