@@ -36,7 +36,7 @@ class BaseBinaryBackbone(BaseModule):
 
     ``stage_names`` is public: CMIM's ``layers='last_per_stage'`` and
     ``'stages'`` selectors read it (see
-    :mod:`cmim_dense.models.utils.activation_recorder`), as do
+    :mod:`cmim_dense.models.utils.activation_recorder`), as does
     ``frozen_stages``. A subclass calls :meth:`init_stage_args` and
     :meth:`init_block_args` first and :meth:`_freeze_stages` at the end of
     its ``__init__``.

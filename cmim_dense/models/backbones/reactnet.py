@@ -42,7 +42,6 @@ class ReActNet(BaseBinaryBackbone):
     Args:
         binarizer (str | dict | None): Binarization method of the blocks'
             convs; None builds the FP network. Defaults to ``'reactnet'``.
-        arch (str): Key of ``arch_settings``. Defaults to ``'A'``.
         in_channels (int): Input channels. Defaults to 3.
         widen_factor (float): Width multiplier: the stem has
             ``max(1, round(32 * widen_factor))`` channels and the blocks keep
@@ -69,6 +68,7 @@ class ReActNet(BaseBinaryBackbone):
             ``dict(weight_quantizer=False)`` gives step 1 of ReActNet's
             two-step training (binary activations, FP weights; see
             :func:`~.build_binary_conv`). Defaults to None.
+        arch (str): Key of ``arch_settings``. Defaults to ``'A'``.
         init_cfg (dict | list[dict], optional): Initialization config; see
             :class:`~.BaseBinaryBackbone` for ``type='Pretrained'``.
             Defaults to None.
@@ -90,7 +90,6 @@ class ReActNet(BaseBinaryBackbone):
 
     def __init__(self,
                  binarizer: Union[None, str, dict] = 'reactnet',
-                 arch: str = 'A',
                  in_channels: int = 3,
                  widen_factor: float = 1.0,
                  num_stages: int = 4,
@@ -104,6 +103,7 @@ class ReActNet(BaseBinaryBackbone):
                  with_cp: bool = False,
                  pad_value: float = 1.0,
                  binary_roles: Optional[dict] = None,
+                 arch: str = 'A',
                  init_cfg: InitCfg = None) -> None:
         super().__init__(init_cfg)
         if arch not in self.arch_settings:
