@@ -1,17 +1,12 @@
 """Base class of the binary ResNets (basic blocks, depth 18 / 34)."""
-import re
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
-from .base_backbone import BaseBinaryBackbone, InitCfg
+from .base_backbone import BaseBinaryBackbone, BlockSpec, InitCfg
 from .binary_basic_block import BinaryBasicBlock
-from .builders import build_activation, check_binary_roles
-
-# torchvision names a downsample shortcut's conv and BN by position.
-_TORCHVISION_DOWNSAMPLE = re.compile(r'(^|\.)downsample\.([01])\.')
-_DOWNSAMPLE_NAMES = {'0': 'conv', '1': 'bn'}
+from .builders import build_activation
 
 
 class BinaryResNet(BaseBinaryBackbone):
@@ -23,13 +18,17 @@ class BinaryResNet(BaseBinaryBackbone):
     and the first binary conv would see only +1), ``maxpool`` (3x3,
     stride 2).
     Stage ``i`` (``layer{i+1}``) has ``base_channels * 2 ** i`` channels
-    and stacks :class:`~.BinaryBasicBlock` s whose two convs are binary.
+    and stacks the blocks of ``arch_settings[depth]`` (``(block class,
+    blocks per stage)``; :class:`~.BinaryBasicBlock` s, whose two convs are
+    binary).
     Subclasses choose the block activation and the downsample shortcut
     (:meth:`make_downsample`), which is ``layerK.0.downsample`` with children
     ``conv`` and ``bn`` (and ``pool`` for pooled shortcuts). Module names
-    follow torchvision's ResNet, so its checkpoints load (torchvision's
+    follow torchvision's ResNet, so its checkpoints load: torchvision's
     ``downsample.0`` / ``downsample.1`` become ``downsample.conv`` /
-    ``downsample.bn``).
+    ``downsample.bn`` by ``checkpoint_revise_keys``, which
+    ``init_cfg=dict(type='Pretrained', ...)`` applies and mmengine's
+    ``load_checkpoint(model, path, revise_keys=...)`` takes as they are.
 
     Output stride 8 or 16 replaces the stride of the last stages by dilation
     as DeepLab does: in such a stage the conv that had the stride (``conv1``
@@ -85,8 +84,16 @@ class BinaryResNet(BaseBinaryBackbone):
             :class:`~.BaseBinaryBackbone`. Defaults to None.
     """
 
-    arch_settings = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+    #: depth -> (block class, blocks per stage)
+    arch_settings = {
+        18: (BinaryBasicBlock, (2, 2, 2, 2)),
+        34: (BinaryBasicBlock, (3, 4, 6, 3)),
+    }
     stem_names = ('conv1', 'bn1')
+    checkpoint_revise_keys = (
+        (r'(^|\.)downsample\.0\.', r'\1downsample.conv.'),
+        (r'(^|\.)downsample\.1\.', r'\1downsample.bn.'),
+    )
 
     def __init__(self,
                  depth: int,
@@ -108,24 +115,17 @@ class BinaryResNet(BaseBinaryBackbone):
                  binary_roles: Optional[dict] = None,
                  init_cfg: InitCfg = None) -> None:
         super().__init__(init_cfg)
-        name = type(self).__name__
         if depth not in self.arch_settings:
-            raise ValueError(f'{name}: invalid depth {depth!r}; valid depths: '
+            raise ValueError(f'{type(self).__name__}: invalid depth '
+                             f'{depth!r}; valid depths: '
                              f'{sorted(self.arch_settings)}')
-        self.check_stage_args(name, num_stages, 4, strides, dilations,
-                              out_indices, frozen_stages)
+        block, stage_blocks = self.arch_settings[depth]
+        self.init_stage_args(
+            len(stage_blocks), num_stages, strides, dilations, out_indices,
+            frozen_stages, norm_eval)
+        self.init_block_args(binarizer, pad_value, binary_roles, norm_cfg,
+                             act_cfg, with_cp)
         self.depth = depth
-        self.binarizer = binarizer
-        self.pad_value = pad_value
-        self.binary_roles = check_binary_roles(binary_roles)
-        self.norm_cfg = norm_cfg
-        self.act_cfg = act_cfg
-        self.with_cp = with_cp
-        self.strides = tuple(strides)
-        self.dilations = tuple(dilations)
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
 
         self.conv1 = nn.Conv2d(
             in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
@@ -134,14 +134,13 @@ class BinaryResNet(BaseBinaryBackbone):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
         channels, prev_dilation = stem_channels, 1
-        blocks = self.arch_settings[depth][:num_stages]
-        for i, num_blocks in enumerate(blocks):
+        for i, num_blocks in enumerate(stage_blocks[:num_stages]):
             out_channels = base_channels * 2**i
-            stage = self.make_stage(num_blocks, channels, out_channels,
-                                    self.strides[i], self.dilations[i],
-                                    prev_dilation)
-            self.add_module(f'layer{i + 1}', stage)
-            self.stage_names.append(f'layer{i + 1}')
+            self.add_stage(
+                self.make_stage(
+                    self.stage_blocks(block, num_blocks, channels,
+                                      out_channels, self.strides[i],
+                                      self.dilations[i], prev_dilation)))
             channels, prev_dilation = out_channels, self.dilations[i]
         self.out_channels = tuple(base_channels * 2**i for i in out_indices)
         self._freeze_stages()
@@ -163,12 +162,17 @@ class BinaryResNet(BaseBinaryBackbone):
         """
         raise NotImplementedError
 
-    def make_stage(self, num_blocks: int, in_channels: int, out_channels: int,
-                   stride: int, dilation: int,
-                   prev_dilation: int) -> nn.Sequential:
-        """Build one stage (``layerK``).
+    def stage_blocks(self, block: type, num_blocks: int, in_channels: int,
+                     out_channels: int, stride: int, dilation: int,
+                     prev_dilation: int) -> List[BlockSpec]:
+        """The block specs of one stage (``layerK``), for :meth:`make_stage`.
+
+        The first block has the stage's stride, its ``conv1`` the input
+        grid's dilation, and the downsample shortcut (built here, before the
+        blocks) when the stride or the channels change.
 
         Args:
+            block (type): Block class (``arch_settings[depth][0]``).
             num_blocks (int): Blocks in the stage.
             in_channels (int): Input channels.
             out_channels (int): Output channels.
@@ -178,61 +182,32 @@ class BinaryResNet(BaseBinaryBackbone):
                 first block's ``conv1`` and shortcut.
 
         Returns:
-            nn.Sequential: The blocks.
+            list[BlockSpec]: ``(block, arguments)`` per block.
         """
         downsample = None
         if stride != 1 or in_channels != out_channels:
             downsample = self.make_downsample(in_channels, out_channels,
                                               stride, dilation, prev_dilation)
-        common = dict(
-            binarizer=self.binarizer,
-            pad_value=self.pad_value,
-            binary_roles=self.binary_roles,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg,
-            with_cp=self.with_cp)
-        blocks = [
-            BinaryBasicBlock(
-                in_channels,
-                out_channels,
-                stride=stride,
-                dilation=dilation,
-                first_dilation=prev_dilation,
-                downsample=downsample,
-                **common)
-        ]
-        for _ in range(1, num_blocks):
-            blocks.append(
-                BinaryBasicBlock(
-                    out_channels, out_channels, dilation=dilation, **common))
-        return nn.Sequential(*blocks)
+        first = dict(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            stride=stride,
+            dilation=dilation,
+            first_dilation=prev_dilation,
+            downsample=downsample)
+        rest = dict(
+            in_channels=out_channels,
+            out_channels=out_channels,
+            dilation=dilation)
+        return [(block, first)] + [(block, rest)] * (num_blocks - 1)
 
-    def map_checkpoint_key(self, key: str) -> str:
-        """Rename torchvision's ``downsample.0/1`` to ``downsample.conv/bn``.
-
-        Args:
-            key (str): Checkpoint key.
-
-        Returns:
-            str: The model key.
-        """
-        return _TORCHVISION_DOWNSAMPLE.sub(
-            lambda m: f'{m.group(1)}downsample.'
-            f'{_DOWNSAMPLE_NAMES[m.group(2)]}.', key)
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Forward.
+    def forward_stem(self, x: Tensor) -> Tensor:
+        """``conv1``, ``bn1``, ``stem_act``, ``maxpool``.
 
         Args:
             x (Tensor): Images, ``(N, in_channels, H, W)``.
 
         Returns:
-            tuple[Tensor]: The outputs of the stages in ``out_indices``.
+            Tensor: ``(N, stem_channels, H / 4, W / 4)``.
         """
-        x = self.maxpool(self.stem_act(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.stage_names):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return self.maxpool(self.stem_act(self.bn1(self.conv1(x))))

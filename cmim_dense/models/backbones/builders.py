@@ -30,11 +30,14 @@ def build_binary_conv(binarizer: Union[None, str, dict],
                       stride: int = 1,
                       dilation: int = 1,
                       pad_value: float = 1.0,
-                      binary_roles: Optional[dict] = None) -> nn.Conv2d:
+                      binary_roles: Optional[dict] = None,
+                      groups: int = 1) -> nn.Conv2d:
     """Build a bias-free ``kernel_size`` conv with "same" padding.
 
     The padding is ``dilation * (kernel_size - 1) // 2``, so a stride-1 conv
-    keeps the spatial size for any dilation.
+    keeps the spatial size for any dilation. ``groups`` and ``dilation``
+    are passed to the conv as they are (``groups=in_channels`` gives a
+    depthwise conv).
 
     Args:
         binarizer (str | dict | None): Named binarization method (see
@@ -54,15 +57,23 @@ def build_binary_conv(binarizer: Union[None, str, dict],
             e.g. ``dict(weight_quantizer=False)`` for binary activations with
             FP weights (ReActNet's first step); ignored by FP convs.
             Defaults to None (the binarizer's roles).
+        groups (int): Groups of the conv; ``in_channels`` and
+            ``out_channels`` must be divisible by it. Defaults to 1.
 
     Returns:
         nn.Conv2d: A :class:`BinaryConv2d` or, for ``binarizer=None``, an
         ``nn.Conv2d``.
 
     Raises:
-        ValueError: ``binary_roles`` has a key that is not a role.
+        ValueError: ``binary_roles`` has a key that is not a role, or
+            ``groups`` is not a positive int dividing both channel counts.
     """
     roles = check_binary_roles(binary_roles)
+    if isinstance(groups, bool) or not isinstance(groups, int) or \
+            groups < 1 or in_channels % groups or out_channels % groups:
+        raise ValueError(f'build_binary_conv: groups must be a positive int '
+                         f'dividing in_channels ({in_channels}) and '
+                         f'out_channels ({out_channels}), got {groups!r}')
     padding = dilation * (kernel_size - 1) // 2
     if binarizer is None:
         return nn.Conv2d(
@@ -72,6 +83,7 @@ def build_binary_conv(binarizer: Union[None, str, dict],
             stride=stride,
             padding=padding,
             dilation=dilation,
+            groups=groups,
             bias=False)
     return BinaryConv2d(
         in_channels,
@@ -80,6 +92,7 @@ def build_binary_conv(binarizer: Union[None, str, dict],
         stride=stride,
         padding=padding,
         dilation=dilation,
+        groups=groups,
         bias=False,
         binarizer=binarizer,
         pad_value=pad_value,

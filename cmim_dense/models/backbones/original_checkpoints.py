@@ -35,7 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
-from .pretrained import CheckpointReport, load_state_dict_report
+from .binary_resnet import BinaryResNet
+from .pretrained import CheckpointReport, load_state_dict_report, revise_key
 from .reactnet import ReActNet
 
 Shapes = Dict[str, torch.Size]
@@ -120,9 +121,8 @@ def _convert_resnet(family: str) -> Callable:
             if _STEM.match(key) or _RESNET_BN.match(key):
                 out[key] = (value, key)
             elif _RESNET_DOWN.match(key):
-                m = _RESNET_DOWN.match(key)
-                part = dict(zip('01', ('conv', 'bn')))[m.group(2)]
-                out[f'{m.group(1)}.{part}.{m.group(3)}'] = (value, key)
+                ours = revise_key(key, BinaryResNet.checkpoint_revise_keys)
+                out[ours] = (value, key)
             elif _RESNET_CONV.match(key):
                 conv, name = _RESNET_CONV.match(key).groups()
                 if name == 'weight':
@@ -194,7 +194,8 @@ _REACT_BN = re.compile(r'^(bn1|bn2|bn2_[12])\.(\w+)$')
 def _reactnet_blocks() -> List[str]:
     """Our name (``layerS.I``) of each of ReActNet-A's 13 blocks."""
     return [
-        f'layer{s + 1}.{i}' for s, stage in enumerate(ReActNet.arch)
+        f'layer{s + 1}.{i}'
+        for s, stage in enumerate(ReActNet.arch_settings['A'])
         for i in range(len(stage))
     ]
 

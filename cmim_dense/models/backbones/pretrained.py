@@ -1,10 +1,23 @@
-"""Load an FP (e.g. torchvision) checkpoint into a binary backbone."""
+"""Load an FP (e.g. torchvision) checkpoint into a binary backbone.
+
+Key renaming is mmengine's: ``revise_keys``, ``(pattern, replacement)``
+pairs applied with ``re.sub`` in order, as
+``mmengine.runner.load_checkpoint(..., revise_keys=...)`` takes them. What
+is added here is what mmengine's loader does not do: selecting the keys of
+a ``prefix`` *and* renaming them, refusing (rather than skipping) tensors
+whose shape is not the model's, and returning the matched / missing /
+unexpected keys as a :class:`CheckpointReport`.
+"""
 import os.path as osp
-from typing import Callable, Dict, List, NamedTuple, Optional
+import re
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmengine.runner import CheckpointLoader
 from torch import Tensor, nn
+
+#: mmengine's ``revise_keys``: ``(pattern, replacement)`` pairs.
+RevisePairs = Sequence[Tuple[str, str]]
 
 
 class CheckpointReport(NamedTuple):
@@ -46,16 +59,35 @@ class CheckpointReport(NamedTuple):
                 f'in the checkpoint: [{keys(self.unexpected)}]')
 
 
-def read_state_dict(checkpoint: str,
-                    prefix: Optional[str] = None,
-                    map_location: str = 'cpu') -> Dict[str, Tensor]:
+def revise_key(key: str, revise_keys: RevisePairs) -> str:
+    """Rename ``key`` as mmengine's ``revise_keys`` do.
+
+    Args:
+        key (str): A checkpoint key.
+        revise_keys (Sequence[tuple[str, str]]): ``(pattern, replacement)``
+            pairs, applied with ``re.sub`` in order.
+
+    Returns:
+        str: The renamed key.
+    """
+    for pattern, replacement in revise_keys:
+        key = re.sub(pattern, replacement, key)
+    return key
+
+
+def read_state_dict(
+    checkpoint: str,
+    prefix: Optional[str] = None,
+    map_location: str = 'cpu',
+    revise_keys: RevisePairs = ()) -> Dict[str, Tensor]:
     """Read a state dict from a plain or an mmengine checkpoint.
 
     Local files are read with ``torch.load(..., weights_only=True)``; other
     sources (``torchvision://``, ``open-mmlab://``, URLs) go through
     mmengine's ``CheckpointLoader``. An mmengine checkpoint's
-    ``'state_dict'`` (or ``'model'``) entry is used when present, and a
-    ``module.`` prefix common to every key (DDP) is removed.
+    ``'state_dict'`` (or ``'model'``) entry is used when present, a
+    ``module.`` prefix common to every key (DDP) is removed, then the keys
+    of ``prefix`` are selected and ``revise_keys`` rename them.
 
     Args:
         checkpoint (str): Path or URL.
@@ -63,6 +95,9 @@ def read_state_dict(checkpoint: str,
             it (``'backbone.'`` takes the backbone out of a segmentor
             checkpoint). Defaults to None.
         map_location (str): Device to load to. Defaults to ``'cpu'``.
+        revise_keys (Sequence[tuple[str, str]]): Key renaming (see
+            :func:`revise_key`), after the prefix is stripped. Defaults to
+            ``()``.
 
     Returns:
         dict[str, Tensor]: The state dict.
@@ -98,13 +133,13 @@ def read_state_dict(checkpoint: str,
             raise ValueError(f'{checkpoint}: no key starts with prefix '
                              f'{prefix!r} (first keys: {list(state)[:5]})')
         state = kept
-    return state
+    return {revise_key(k, revise_keys): v for k, v in state.items()}
 
 
 def load_pretrained(model: nn.Module,
                     checkpoint: str,
                     prefix: Optional[str] = None,
-                    key_map: Optional[Callable[[str], str]] = None,
+                    revise_keys: RevisePairs = (),
                     map_location: str = 'cpu') -> CheckpointReport:
     """Load a checkpoint into ``model`` non-strictly, refusing bad shapes.
 
@@ -113,9 +148,9 @@ def load_pretrained(model: nn.Module,
         checkpoint (str): Path or URL (see :func:`read_state_dict`).
         prefix (str, optional): Key prefix to select and strip. Defaults to
             None.
-        key_map (callable, optional): Maps a checkpoint key to the model's
-            name for it (e.g. torchvision's ``downsample.0`` to
-            ``downsample.conv``). Defaults to None (identity).
+        revise_keys (Sequence[tuple[str, str]]): Renames the checkpoint's
+            keys to the model's (mmengine's format, see :func:`revise_key`),
+            e.g. a backbone's ``checkpoint_revise_keys``. Defaults to ``()``.
         map_location (str): Device to load to. Defaults to ``'cpu'``.
 
     Returns:
@@ -125,9 +160,7 @@ def load_pretrained(model: nn.Module,
         ValueError: A key is in both with different shapes (the message names
             the key and both shapes).
     """
-    state = read_state_dict(checkpoint, prefix, map_location)
-    if key_map is not None:
-        state = {key_map(k): v for k, v in state.items()}
+    state = read_state_dict(checkpoint, prefix, map_location, revise_keys)
     return load_state_dict_report(model, state, checkpoint)
 
 

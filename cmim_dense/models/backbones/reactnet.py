@@ -1,11 +1,11 @@
 """ReActNet-A backbone."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
 from cmim_dense.registry import MODELS
-from .base_backbone import BaseBinaryBackbone, InitCfg
+from .base_backbone import BaseBinaryBackbone, BlockSpec, InitCfg
 from .reactnet_block import ReActBlock
 from .shortcut_pool import build_shortcut_pool
 
@@ -23,6 +23,12 @@ class ReActNet(BaseBinaryBackbone):
     ``layer4`` (12-13). Each stage has one downsampling block; its stride is
     ``strides[i]`` (the stem provides the first factor 2, hence the default
     ``(2, 2, 2, 2)``).
+
+    The plan is the table ``arch_settings['A']``: per stage, one
+    ``(block class, output channels, stride)`` entry per block, the
+    channels those of width 1 (stem ``stem_width`` = 32 channels; scaled by
+    the actual stem width), a stride > 1 marking the stage's downsampling
+    block (whose actual stride is ``strides[i]``).
 
     Output stride 8 (``strides=(2, 2, 1, 1), dilations=(1, 1, 2, 4)``) or
     16 (``(2, 2, 2, 1), (1, 1, 1, 2)``) replaces a stage's stride by
@@ -62,18 +68,24 @@ class ReActNet(BaseBinaryBackbone):
             ``dict(weight_quantizer=False)`` gives step 1 of ReActNet's
             two-step training (binary activations, FP weights; see
             :func:`~.build_binary_conv`). Defaults to None.
+        arch (str): Key of ``arch_settings``. Defaults to ``'A'``.
         init_cfg (dict | list[dict], optional): Initialization config; see
             :class:`~.BaseBinaryBackbone` for ``type='Pretrained'``.
             Defaults to None.
     """
 
-    # Per stage: (output channels / stem channels, downsamples) per block.
-    arch = (
-        ((2, False), (4, True), (4, False)),
-        ((8, True), (8, False)),
-        ((16, True), ) + ((16, False), ) * 5,
-        ((32, True), (32, False)),
-    )
+    #: arch -> per stage, (block class, output channels at width 1,
+    #: stride > 1 for the downsampling block) per block.
+    arch_settings = {
+        'A': (
+            ((ReActBlock, 64, 1), (ReActBlock, 128, 2), (ReActBlock, 128, 1)),
+            ((ReActBlock, 256, 2), (ReActBlock, 256, 1)),
+            ((ReActBlock, 512, 2), ) + ((ReActBlock, 512, 1), ) * 5,
+            ((ReActBlock, 1024, 2), (ReActBlock, 1024, 1)),
+        ),
+    }
+    #: Stem channels at width 1; the table's channels are relative to it.
+    stem_width = 32
     stem_names = ('conv1', 'bn1')
 
     def __init__(self,
@@ -91,79 +103,88 @@ class ReActNet(BaseBinaryBackbone):
                  with_cp: bool = False,
                  pad_value: float = 1.0,
                  binary_roles: Optional[dict] = None,
+                 arch: str = 'A',
                  init_cfg: InitCfg = None) -> None:
         super().__init__(init_cfg)
-        self.check_stage_args('ReActNet', num_stages, len(self.arch), strides,
-                              dilations, out_indices, frozen_stages)
+        if arch not in self.arch_settings:
+            raise ValueError(f'{type(self).__name__}: invalid arch {arch!r}; '
+                             f'valid archs: {sorted(self.arch_settings)}')
+        stages = self.arch_settings[arch]
+        self.init_stage_args(
+            len(stages), num_stages, strides, dilations, out_indices,
+            frozen_stages, norm_eval)
         if widen_factor <= 0:
-            raise ValueError(f'ReActNet: widen_factor must be positive, got '
-                             f'{widen_factor}')
-        self.binarizer = binarizer
-        self.strides = tuple(strides)
-        self.dilations = tuple(dilations)
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+            raise ValueError(f'{type(self).__name__}: widen_factor must be '
+                             f'positive, got {widen_factor}')
+        self.init_block_args(binarizer, pad_value, binary_roles, norm_cfg,
+                             act_cfg, with_cp)
+        self.arch = arch
 
-        stem_channels = max(1, round(32 * widen_factor))
+        stem_channels = max(1, round(self.stem_width * widen_factor))
         self.conv1 = nn.Conv2d(
             in_channels, stem_channels, 3, stride=2, padding=1, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, stem_channels)[1]
 
-        common = dict(
-            binarizer=binarizer,
-            pad_value=pad_value,
-            binary_roles=binary_roles,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            with_cp=with_cp)
         channels, prev_dilation = stem_channels, 1
         stage_channels = []
-        for i, stage_arch in enumerate(self.arch[:num_stages]):
-            stride, dilation = self.strides[i], self.dilations[i]
-            blocks, downsampled = [], False
-            for ratio, downsamples in stage_arch:
-                out_channels = stem_channels * ratio
-                if downsamples:
-                    blocks.append(
-                        ReActBlock(
-                            channels,
-                            out_channels,
-                            stride=stride,
-                            dilation=prev_dilation,
-                            pool=build_shortcut_pool(stride, dilation,
-                                                     prev_dilation),
-                            **common))
-                    downsampled = True
-                else:
-                    blocks.append(
-                        ReActBlock(
-                            channels,
-                            out_channels,
-                            dilation=dilation
-                            if downsampled else prev_dilation,
-                            **common))
-                channels = out_channels
-            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
-            self.stage_names.append(f'layer{i + 1}')
+        for i, stage in enumerate(stages[:num_stages]):
+            specs = self.stage_blocks(stage, channels, stem_channels,
+                                      self.strides[i], self.dilations[i],
+                                      prev_dilation)
+            self.add_stage(self.make_stage(specs))
+            channels = specs[-1][1]['out_channels']
             stage_channels.append(channels)
-            prev_dilation = dilation
+            prev_dilation = self.dilations[i]
         self.out_channels = tuple(stage_channels[i] for i in out_indices)
         self._freeze_stages()
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Forward.
+    def stage_blocks(self, stage: Sequence[tuple], in_channels: int,
+                     stem_channels: int, stride: int, dilation: int,
+                     prev_dilation: int) -> List[BlockSpec]:
+        """The block specs of one stage, for :meth:`make_stage`.
+
+        The downsampling block (table stride > 1) gets the stage's
+        ``stride``, the input grid's dilation and its pooling shortcut; the
+        blocks before it keep the input grid's dilation, those after it use
+        the stage's.
+
+        Args:
+            stage (Sequence[tuple]): The stage's ``(block class, channels,
+                stride)`` table entries.
+            in_channels (int): Input channels.
+            stem_channels (int): The stem's channels (scales the table's).
+            stride (int): The stage's stride.
+            dilation (int): The stage's dilation.
+            prev_dilation (int): Dilation of the input grid.
+
+        Returns:
+            list[BlockSpec]: ``(block, arguments)`` per block.
+        """
+        specs: List[BlockSpec] = []
+        downsampled = False
+        for block, channels, table_stride in stage:
+            out_channels = stem_channels * channels // self.stem_width
+            args = dict(in_channels=in_channels, out_channels=out_channels)
+            if table_stride > 1:
+                args.update(
+                    stride=stride,
+                    dilation=prev_dilation,
+                    pool=build_shortcut_pool(stride, dilation, prev_dilation))
+                downsampled = True
+            else:
+                args.update(
+                    dilation=dilation if downsampled else prev_dilation)
+            specs.append((block, args))
+            in_channels = out_channels
+        return specs
+
+    def forward_stem(self, x: Tensor) -> Tensor:
+        """``conv1``, ``bn1`` (no activation).
 
         Args:
             x (Tensor): Images, ``(N, in_channels, H, W)``.
 
         Returns:
-            tuple[Tensor]: The outputs of the stages in ``out_indices``.
+            Tensor: ``(N, stem_channels, H / 2, W / 2)``.
         """
-        x = self.bn1(self.conv1(x))
-        outs = []
-        for i, name in enumerate(self.stage_names):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return self.bn1(self.conv1(x))

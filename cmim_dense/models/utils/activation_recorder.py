@@ -16,10 +16,15 @@ module and refuses a module that ran zero or several times;
 
 Binary layers are named by dotted module paths or glob patterns on them
 (``'backbone.layer*.*.conv2'``), or by the selector ``'last_per_stage'``:
-the last binary layer (in registration order) of every stage, a stage being
-a child of ``backbone`` whose name starts with ``layer``/``stage``. Modules
-of an :class:`OutputRecorder` are named by dotted paths, glob patterns or
-the selector ``'stages'``: the stage modules of the backbone.
+the last binary layer (in registration order) of every stage. Modules of an
+:class:`OutputRecorder` are named by dotted paths, glob patterns or the
+selector ``'stages'``: the stage modules of the backbone.
+
+Both selectors read the stages from the backbone's ``stage_names`` (the
+names of its stage children, in forward order; see
+:class:`~cmim_dense.models.backbones.BaseBinaryBackbone`), and refuse a
+backbone without it: give such a model dotted paths or glob patterns, or
+give its class a ``stage_names`` list.
 """
 import contextlib
 from fnmatch import fnmatchcase
@@ -32,7 +37,6 @@ from ..layers.binary_layer import BinaryLayerMixin
 
 LAST_PER_STAGE = 'last_per_stage'
 STAGES = 'stages'
-STAGE_PREFIXES = ('layer', 'stage')
 
 
 def _binary_layers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -42,27 +46,73 @@ def _binary_layers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     ]
 
 
+def backbone_stage_names(model: nn.Module,
+                         root: str = 'backbone',
+                         selector: str = LAST_PER_STAGE) -> List[str]:
+    """The ``stage_names`` of the backbone under ``root``.
+
+    Args:
+        model (nn.Module): The model.
+        root (str): Dotted path of the backbone. Defaults to ``'backbone'``.
+        selector (str): The selector asking, for the messages. Defaults to
+            ``'last_per_stage'``.
+
+    Returns:
+        list[str]: The stage names (children of the backbone), in order.
+
+    Raises:
+        ValueError: No module at ``root``, no (or an empty) ``stage_names``
+            on it, or a name that is not one of its children.
+    """
+    try:
+        backbone = model.get_submodule(root)
+    except AttributeError as err:
+        raise ValueError(f'{selector!r}: the model has no {root!r} '
+                         'module') from err
+    names = getattr(backbone, 'stage_names', None)
+    if not names or isinstance(names, str):
+        raise ValueError(
+            f'{selector!r}: {type(backbone).__name__} at {root!r} has no '
+            'stage_names (the list of its stage modules\' names, in forward '
+            'order); give the layers as dotted paths or glob patterns '
+            f"(e.g. '{root}.layer*.*.conv2'), or set stage_names on the "
+            f'backbone, got {names!r}')
+    children = dict(backbone.named_children())
+    unknown = [n for n in names if n not in children]
+    if unknown:
+        raise ValueError(f'{selector!r}: stage_names {unknown} of '
+                         f'{type(backbone).__name__} at {root!r} are not '
+                         f'children of it; children: {list(children)}')
+    return list(names)
+
+
 def last_binary_layer_per_stage(model: nn.Module,
                                 root: str = 'backbone') -> List[str]:
     """Names of the last binary layer of each stage under ``root``.
 
     Args:
         model (nn.Module): The model.
-        root (str): Dotted path of the module holding the stages.
-            Defaults to ``'backbone'``.
+        root (str): Dotted path of the backbone, whose ``stage_names`` name
+            the stages. Defaults to ``'backbone'``.
 
     Returns:
-        list[str]: One name per stage that has binary layers, in order.
+        list[str]: One name per stage that has binary layers, in the order
+        of ``stage_names``.
+
+    Raises:
+        ValueError: The backbone has no valid ``stage_names`` (see
+            :func:`backbone_stage_names`).
     """
+    stages = backbone_stage_names(model, root, LAST_PER_STAGE)
     prefix = f'{root}.' if root else ''
     last: Dict[str, str] = {}
     for name, _ in _binary_layers(model):
         if not name.startswith(prefix):
             continue
         stage = name[len(prefix):].split('.', 1)[0]
-        if stage.startswith(STAGE_PREFIXES):
+        if stage in stages:
             last[stage] = name  # later layers of the stage overwrite
-    return list(last.values())
+    return [last[s] for s in stages if s in last]
 
 
 def resolve_layers(model: nn.Module,
@@ -110,34 +160,19 @@ def resolve_layers(model: nn.Module,
 def backbone_stages(model: nn.Module, root: str = 'backbone') -> List[str]:
     """Dotted paths of the stage modules of the backbone under ``root``.
 
-    The backbone's ``stage_names`` when it has them (the project's
-    backbones), else its children whose names start with ``layer``/``stage``.
-
     Args:
         model (nn.Module): The model.
         root (str): Dotted path of the backbone. Defaults to ``'backbone'``.
 
     Returns:
-        list[str]: ``['backbone.layer1', ...]``, in order.
+        list[str]: ``['backbone.layer1', ...]``, in the order of the
+        backbone's ``stage_names``.
 
     Raises:
-        ValueError: If there is no such module or it has no stage.
+        ValueError: No such module, or it has no valid ``stage_names`` (see
+            :func:`backbone_stage_names`).
     """
-    try:
-        backbone = model.get_submodule(root)
-    except AttributeError as err:
-        raise ValueError(f'{STAGES!r}: the model has no {root!r} '
-                         'module') from err
-    names = list(
-        getattr(backbone, 'stage_names', None) or [
-            n for n, _ in backbone.named_children()
-            if n.startswith(STAGE_PREFIXES)
-        ])
-    if not names:
-        raise ValueError(f'{STAGES!r}: {type(backbone).__name__} at {root!r} '
-                         'has no stage (no stage_names, no layer*/stage* '
-                         'child)')
-    return [f'{root}.{n}' for n in names]
+    return [f'{root}.{n}' for n in backbone_stage_names(model, root, STAGES)]
 
 
 def resolve_modules(model: nn.Module,

@@ -48,7 +48,7 @@ class PretrainedBackboneInit:
     (see :func:`check_checkpoint_file`); nothing is downloaded. An existing
     one is loaded as ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``
     loads it: for the project's binary backbones (which have
-    ``map_checkpoint_key``) by their own ``init_weights`` (default init,
+    ``checkpoint_revise_keys``) by their own ``init_weights`` (default init,
     then the non-strict load with key renaming, shape checks and the
     matched / missing / unexpected report in the log and in
     ``pretrained_report``), for any other module by mmengine's
@@ -81,7 +81,7 @@ class PretrainedBackboneInit:
             module (nn.Module): The backbone.
         """
         check_checkpoint_file(self.checkpoint, self.source)
-        if not hasattr(module, 'map_checkpoint_key'):
+        if not hasattr(module, 'checkpoint_revise_keys'):
             PretrainedInit(
                 checkpoint=self.checkpoint,
                 prefix=self.prefix,

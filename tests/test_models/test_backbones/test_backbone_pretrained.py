@@ -5,10 +5,12 @@ import pytest
 import torch
 import torchvision
 from mmengine.logging import MMLogger
+from mmengine.runner import load_checkpoint
 from tiny_backbones import build_tiny
 
 from cmim_dense.models.backbones import (BiRealResNet, IRNetResNet,
                                          load_pretrained)
+from cmim_dense.models.backbones.pretrained import revise_key
 
 
 @pytest.fixture(scope='module')
@@ -83,7 +85,7 @@ def test_bireal_and_fp_load_torchvision(torchvision_checkpoints):
     paths, states = torchvision_checkpoints
     for model in (BiRealResNet(18), IRNetResNet(18, binarizer=None)):
         report = load_pretrained(
-            model, paths[18], key_map=model.map_checkpoint_key)
+            model, paths[18], revise_keys=model.checkpoint_revise_keys)
         assert len(report.matched) == len(states[18]) - 2
         assert sorted(report.unexpected) == ['fc.bias', 'fc.weight']
         assert report.missing == []
@@ -134,15 +136,33 @@ def test_shape_mismatch_names_key_and_shapes(tmp_path):
 
 
 def test_key_map():
-    model = build_tiny('IRNetResNet')
-    assert model.map_checkpoint_key('layer3.0.downsample.0.weight') == \
+    pairs = build_tiny('IRNetResNet').checkpoint_revise_keys
+    assert revise_key('layer3.0.downsample.0.weight', pairs) == \
         'layer3.0.downsample.conv.weight'
-    assert model.map_checkpoint_key('layer3.0.downsample.1.running_var') == \
+    assert revise_key('layer3.0.downsample.1.running_var', pairs) == \
         'layer3.0.downsample.bn.running_var'
-    assert model.map_checkpoint_key('layer3.0.downsample.bn.bias') == \
+    assert revise_key('layer3.0.downsample.bn.bias', pairs) == \
         'layer3.0.downsample.bn.bias'
-    assert model.map_checkpoint_key('layer1.0.conv1.weight') == \
+    assert revise_key('layer1.0.conv1.weight', pairs) == \
         'layer1.0.conv1.weight'
+
+
+@pytest.mark.parametrize('cls', [IRNetResNet, BiRealResNet])
+def test_mmengine_load_checkpoint_with_revise_keys(torchvision_checkpoints,
+                                                   cls):
+    """The renaming is mmengine's own: ``load_checkpoint(revise_keys=...)``
+    loads a torchvision ResNet into the binary ResNets as it is."""
+    paths, states = torchvision_checkpoints
+    model = cls(18, binarizer=None)
+    load_checkpoint(
+        model,
+        paths[18],
+        strict=False,
+        revise_keys=list(cls.checkpoint_revise_keys))
+    own = model.state_dict()
+    for key, value in states[18].items():
+        if not key.startswith('fc.'):
+            assert torch.equal(own[to_ours(key)], value), key
 
 
 def test_default_init_without_checkpoint():

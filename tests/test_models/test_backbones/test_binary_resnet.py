@@ -6,8 +6,8 @@ from tiny_backbones import build_tiny
 from torch import nn
 
 import cmim_dense
-from cmim_dense.models.backbones import (BinaryBasicBlock, IRNetResNet,
-                                         ShortcutAvgPool)
+from cmim_dense.models.backbones import BinaryBasicBlock, IRNetResNet
+from cmim_dense.models.backbones.shortcut_pool import ShortcutAvgPool
 from cmim_dense.models.layers import BinaryConv2d
 
 RESNETS = ('IRNetResNet', 'BiRealResNet')

@@ -1,9 +1,11 @@
-"""Tests of :class:`cmim_dense.models.backbones.ShortcutAvgPool`."""
+"""Tests of :class:`ShortcutAvgPool` and :func:`build_shortcut_pool`
+(``cmim_dense.models.backbones.shortcut_pool``)."""
 import pytest
 import torch
 from torch import nn
 
-from cmim_dense.models.backbones import ShortcutAvgPool, build_shortcut_pool
+from cmim_dense.models.backbones.shortcut_pool import (ShortcutAvgPool,
+                                                       build_shortcut_pool)
 
 
 @pytest.mark.parametrize('size', [(8, 8), (7, 9), (1, 3)])
