@@ -7,11 +7,11 @@ import os.path as osp
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ROLES, ApproxSignGrad, ClipSTE,
-                                          EDEGrad, FourierGrad, IdentitySTE,
-                                          RBNNGrad, XNORWeightGrad,
-                                          available_binarizers,
+from cmim_dense.models.quantizers import (ROLES, available_binarizers,
                                           build_binarizer)
+from cmim_dense.models.quantizers.surrogate_grads import (
+    ApproxSignGrad, ClipSTE, EDEGrad, FourierGrad, IdentitySTE, RBNNGrad,
+    XNORWeightGrad)
 from cmim_dense.registry import QUANTIZERS
 
 BINARIZERS = available_binarizers()
