@@ -93,14 +93,21 @@ def test_rbnn_rotation_updated_and_orthogonal(tmp_path):
     assert quant.rotation_error(runner.model.conv1.weight) < before
 
 
-def test_bnn_latent_weights_clipped(tmp_path):
-    cfg = runner_cfg(str(tmp_path), 'bnn')
+def train_with_large_weights(work_dir, binarizer, **train_cfg):
+    """Train the toy net with large steps from large conv1 / stem weights,
+    so an unconstrained weight ends far outside any clip bound."""
+    cfg = runner_cfg(str(work_dir), binarizer, **train_cfg)
     cfg['optim_wrapper'] = dict(optimizer=dict(type='SGD', lr=50.0))
     runner = Runner(**cfg)
     with torch.no_grad():
         runner.model.conv1.weight.mul_(10)
         runner.model.stem.weight.mul_(100)
     runner.train()
+    return runner
+
+
+def test_bnn_latent_weights_clipped(tmp_path):
+    runner = train_with_large_weights(tmp_path, 'bnn')
     for conv in (runner.model.conv1, runner.model.conv2):
         assert conv.weight.abs().max() <= 1.0
     # FP layers are untouched by the clip
@@ -203,14 +210,8 @@ def counting_method():
 
 def test_a_new_method_is_driven_without_changing_the_hook(
         tmp_path, counting_method):
-    cfg = runner_cfg(
-        str(tmp_path), counting_method, by_epoch=False, max_iters=8)
-    cfg['optim_wrapper'] = dict(optimizer=dict(type='SGD', lr=50.0))
-    runner = Runner(**cfg)
-    with torch.no_grad():
-        runner.model.conv1.weight.mul_(100)
-        runner.model.stem.weight.mul_(100)
-    runner.train()
+    runner = train_with_large_weights(
+        tmp_path, counting_method, by_epoch=False, max_iters=8)
     for conv in (runner.model.conv1, runner.model.conv2):
         # 4 iterations per epoch: updated before iterations 0 and 4
         assert float(conv.weight_quantizer.updates) == 2
