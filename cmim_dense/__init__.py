@@ -1,8 +1,9 @@
 """cmim_dense: binary neural networks for dense prediction with CMIM.
 
-Importing the package first applies the dependency-stack shims of
-:mod:`cmim_dense.utils.compat` (before mmseg is imported), then registers every
-module into mmseg's registries.
+Importing the package first applies the compatibility patches of
+:mod:`cmim_dense.utils.compat` that the installed stack needs (each is
+detected; before mmseg is imported; listed with their upstream reports in
+``docs/compatibility.md``), then registers every module into the registries.
 """
 from .utils.compat import apply_all as _apply_compat
 

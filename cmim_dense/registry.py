@@ -5,11 +5,14 @@ Models, hooks and datasets are registered into mmseg's registries, so a plain
 ``BinaryLinear``, ``RPReLU``) are registered into mmengine's root ``MODELS``
 like mmcv's own bricks, so ``build_conv_layer`` finds them from any scope.
 
-Two registries are the project's own, because their members are parts of a
+Three registries are the project's own, because their members are parts of a
 binary layer rather than models:
 
-- ``QUANTIZERS``: activation quantizers, weight quantizers, output scales and
-  surrogate gradients (``type='EDESign'``, ``type='LibraPBWeight'``, ...).
+- ``QUANTIZERS``: what fills a binary layer's roles (activation quantizers,
+  weight quantizers, output scales) and their sub-modules (FDA's noise
+  adaptation): ``type='EDESign'``, ``type='LibraPBWeight'``, ...
+- ``SURROGATE_GRADS``: the backward passes of ``sign`` that a quantizer takes
+  as ``grad=dict(type='EDEGrad', ...)``; never a role of their own.
 - ``BINARIZERS``: the named methods (``'irnet'``, ``'bireal'``, ...), each a
   function returning the configs of the three quantizer roles.
 """
@@ -63,6 +66,10 @@ QUANTIZERS = Registry(
     'quantizer',
     build_func=build_in_registry,
     locations=['cmim_dense.models.quantizers'])
+SURROGATE_GRADS = Registry(
+    'surrogate gradient',
+    build_func=build_in_registry,
+    locations=['cmim_dense.models.quantizers'])
 BINARIZERS = Registry(
     'binarizer',
     build_func=build_in_registry,
@@ -70,5 +77,6 @@ BINARIZERS = Registry(
 
 __all__ = [
     'MMENGINE_MODELS', 'MODELS', 'HOOKS', 'DATASETS', 'TRANSFORMS', 'METRICS',
-    'QUANTIZERS', 'BINARIZERS', 'UnknownTypeError', 'build_in_registry'
+    'QUANTIZERS', 'SURROGATE_GRADS', 'BINARIZERS', 'UnknownTypeError',
+    'build_in_registry'
 ]

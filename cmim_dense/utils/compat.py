@@ -1,49 +1,54 @@
-"""Compatibility shims for the dependency stack, in one place.
+"""Compatibility patches for the dependency stack, in one place.
 
 Problems of the pinned stack (torch 2.14, mmcv-lite 2.1.0, mmengine
-0.10.7, mmsegmentation 1.2.2) are solved here, each by a function that is
-idempotent and called once by ``import cmim_dense``:
+0.10.7, mmsegmentation 1.2.2) are worked around here. Each patch is a
+:class:`Patch`: a detection that tells whether the *installed* stack has the
+problem, and the smallest change that solves it. ``import cmim_dense`` calls
+:func:`apply_all`, which applies a patch only where its detection says so;
+:func:`applied_patches` tells which were. Every patch is idempotent.
 
-1. :func:`install_mmcv_ext_stub`. ``mmcv-lite`` ships no compiled ops
-   (``mmcv._ext``), yet mmseg imports :mod:`mmcv.ops` at module level in a few
-   files, which makes 126 of its 187 modules fail to import. A stand-in
-   ``mmcv._ext`` module is registered before mmseg is imported. It resolves
-   every op name lazily; calling one raises :class:`MissingCompiledOpError`
-   naming the op. Nothing is done when a real ``mmcv._ext`` is installed
-   (full mmcv built with ops).
+1. ``mmcv_ext_stub`` (:func:`install_mmcv_ext_stub`). ``mmcv-lite`` ships no
+   compiled ops (``mmcv._ext``), yet mmseg imports :mod:`mmcv.ops` at module
+   level in a few files, which makes 126 of its 187 modules fail to import.
+   A stand-in ``mmcv._ext`` module is registered before mmseg is imported;
+   it resolves every op name lazily and calling one raises
+   :class:`MissingCompiledOpError` naming the op. Needed when mmcv is
+   installed without a real ``mmcv._ext`` (:func:`mmcv_ext_stub_needed`).
 
-2. :func:`allow_mmengine_checkpoint_globals`. torch >= 2.6 loads with
-   ``weights_only=True`` by default, and mmengine checkpoints pickle a few
-   non-tensor objects (the message hub's ``HistoryBuffer`` and numpy arrays,
-   dtypes and scalars), so ``--resume``, ``load_from`` and ``init_model``
-   fail with ``Unsupported global``. Exactly those globals are allow-listed
-   with :func:`torch.serialization.add_safe_globals`; the ``weights_only``
+2. ``mmengine_checkpoint_globals`` (:func:`allow_mmengine_checkpoint_globals`).
+   torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine
+   checkpoints pickle a few non-tensor objects (the message hub's
+   ``HistoryBuffer`` and numpy arrays, dtypes and scalars), so ``--resume``,
+   ``load_from`` and ``init_model`` fail with ``Unsupported global``. Exactly
+   those globals are allow-listed with
+   :func:`torch.serialization.add_safe_globals`; the ``weights_only``
    protection stays on for everything else. ``HistoryBuffer.__getstate__``
-   also pickles its statistics methods (``HistoryBuffer.min`` ...), which
-   pickle protocol 2 writes as ``getattr(HistoryBuffer, 'min')``; the
-   builtin ``getattr`` is NOT allow-listed, a stand-in registered under its
-   name resolves only those few ``HistoryBuffer`` attributes.
+   also pickles its statistics methods, which pickle protocol 2 writes as
+   ``getattr(HistoryBuffer, 'min')``; the builtin ``getattr`` is NOT
+   allow-listed, a stand-in registered under its name resolves only those
+   few ``HistoryBuffer`` attributes. Needed when torch has the allow-list and
+   ``HistoryBuffer`` is not on it yet (:func:`checkpoint_globals_needed`).
 
-3. :func:`name_refused_checkpoints`. A checkpoint that ``weights_only=True``
-   refuses (it pickles an object outside the allow-list, e.g. a class whose
-   ``__reduce__`` runs code) raises torch's ``UnpicklingError``, whose
-   message names the global but not the file, and advises loading with
-   ``weights_only=False``. :func:`torch.load` is wrapped so that this one
-   error is re-raised as :class:`DisallowedCheckpointError` (a subclass of
-   ``pickle.UnpicklingError``, the original chained) naming the file. Every
-   path that loads checkpoints goes through ``torch.load`` (our tools,
-   mmengine's ``load_checkpoint`` for ``--resume``, ``load_from`` and
-   mmseg's ``init_model``, ``init_cfg=dict(type='Pretrained')``), so all of
-   them report the file. Nothing else changes: arguments are passed on
-   as given and every other error propagates unchanged.
+3. ``name_refused_checkpoints`` (:func:`name_refused_checkpoints`). A
+   checkpoint that ``weights_only=True`` refuses raises torch's
+   ``UnpicklingError``, whose message names the global but not the file.
+   :func:`torch.load` is wrapped so that this one error is re-raised as
+   :class:`DisallowedCheckpointError` (a subclass of
+   ``pickle.UnpicklingError``, the original chained) naming the file; every
+   checkpoint path (our tools, mmengine's ``load_checkpoint``, mmseg's
+   ``init_model``, ``init_cfg=dict(type='Pretrained')``) goes through
+   ``torch.load``. Arguments pass unchanged and every other error
+   propagates unchanged. Needed when torch has weights-only loading and
+   ``torch.load`` is not wrapped yet (:func:`refused_checkpoint_naming_needed`).
 
-4. :func:`enable_cpu_distributed`. mmengine 0.10.7 cannot run distributed
-   training on CPU (gloo): ``init_dist('pytorch')`` always calls
-   ``torch.cuda.set_device`` and the runner always passes
-   ``device_ids=[LOCAL_RANK]`` to DDP. Both are made conditional on the
-   model really being on a GPU; GPU runs are unchanged. Each half is applied
-   only when the installed mmengine's source still has the call
-   (:func:`mmengine_needs_cpu_distributed_patch`).
+4. ``cpu_distributed`` (:func:`enable_cpu_distributed`). mmengine 0.10.7
+   cannot run distributed training on CPU (gloo): ``init_dist('pytorch')``
+   always calls ``torch.cuda.set_device`` and the runner always passes
+   ``device_ids=[LOCAL_RANK]`` to DDP. Both are made conditional on CUDA /
+   the model really being on a GPU; GPU runs are unchanged. Each half is
+   applied only when the installed mmengine's source still has the call
+   (:func:`mmengine_needs_cpu_distributed_patch`,
+   :func:`cpu_distributed_needed`).
 
 The user documentation (``docs/compatibility.md``) lists each patch with the
 upstream report it works around and when it can be removed.
@@ -55,6 +60,7 @@ import os
 import pickle
 import sys
 import types
+from dataclasses import dataclass
 from typing import Any, Callable, List, Tuple, Union
 
 _EXT_NAME = 'mmcv._ext'
@@ -104,6 +110,18 @@ def has_compiled_mmcv_ops() -> bool:
         return importlib.util.find_spec(_EXT_NAME) is not None
     except ImportError:  # mmcv itself missing
         return False
+
+
+def mmcv_ext_stub_needed() -> bool:
+    """Whether mmcv is installed without compiled ops and no stand-in is
+    registered yet (mmcv-lite)."""
+    if _EXT_NAME in sys.modules:
+        return False  # the real ops, or our stand-in, are loaded already
+    try:
+        has_mmcv = importlib.util.find_spec('mmcv') is not None
+    except (ImportError, ValueError):  # pragma: no cover - broken install
+        has_mmcv = False
+    return has_mmcv and not has_compiled_mmcv_ops()
 
 
 def install_mmcv_ext_stub() -> bool:
@@ -184,6 +202,17 @@ def _checkpoint_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     return safe
 
 
+def checkpoint_globals_needed() -> bool:
+    """Whether torch has a weights-only allow-list (torch >= 2.4, the default
+    loader from 2.6) that does not hold mmengine's ``HistoryBuffer`` yet."""
+    import torch
+    serialization = torch.serialization
+    if not hasattr(serialization, 'add_safe_globals'):
+        return False
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return HistoryBuffer not in serialization.get_safe_globals()
+
+
 def allow_mmengine_checkpoint_globals() -> None:
     """Allow-list exactly what mmengine checkpoints need for ``weights_only``.
 
@@ -220,6 +249,14 @@ def _file_name(f: Any) -> str:
     if isinstance(f, (str, os.PathLike)):
         return os.fspath(f)
     return str(getattr(f, 'name', repr(f)))
+
+
+def refused_checkpoint_naming_needed() -> bool:
+    """Whether torch has weights-only loading (its allow-list) and
+    ``torch.load`` is not wrapped by :func:`name_refused_checkpoints` yet."""
+    import torch
+    return hasattr(torch.serialization, 'add_safe_globals') and \
+        not getattr(torch.load, '_cmim_dense', False)
 
 
 def name_refused_checkpoints() -> None:
@@ -286,6 +323,18 @@ def mmengine_needs_cpu_distributed_patch() -> Tuple[bool, bool]:
             _source_calls(Runner.wrap_model, 'device_ids'))
 
 
+def cpu_distributed_needed() -> bool:
+    """Whether a half of :func:`enable_cpu_distributed` is needed (the
+    installed mmengine has the call) and not applied yet."""
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import distributed as wrappers
+    launcher, wrapper = mmengine_needs_cpu_distributed_patch()
+    ddp_init = wrappers.MMDistributedDataParallel.__init__
+    return (launcher and not getattr(dist_utils._init_dist_pytorch,
+                                     '_cmim_dense', False)) or \
+        (wrapper and not getattr(ddp_init, '_cmim_dense', False))
+
+
 def enable_cpu_distributed() -> None:
     """Let mmengine's ``pytorch`` launcher and DDP wrapper run on CPU (gloo).
 
@@ -332,9 +381,53 @@ def enable_cpu_distributed() -> None:
         ddp.__init__ = __init__
 
 
-def apply_all() -> None:
-    """Apply every shim (called by ``import cmim_dense``)."""
-    install_mmcv_ext_stub()
-    allow_mmengine_checkpoint_globals()
-    name_refused_checkpoints()
-    enable_cpu_distributed()
+@dataclass(frozen=True)
+class Patch:
+    """One compatibility patch: its name, detection and change.
+
+    Attributes:
+        name (str): Short name (the ``docs/compatibility.md`` table's).
+        needed (callable): ``needed() -> bool``: whether the installed
+            stack has the problem and the patch is not applied yet.
+        apply (callable): ``apply()``: the change (idempotent).
+    """
+
+    name: str
+    needed: Callable[[], bool]
+    apply: Callable[[], Any]
+
+
+#: Every patch, in the order they are applied (the stand-in for
+#: ``mmcv._ext`` must precede any import of mmseg).
+PATCHES = (
+    Patch('mmcv_ext_stub', mmcv_ext_stub_needed, install_mmcv_ext_stub),
+    Patch('mmengine_checkpoint_globals', checkpoint_globals_needed,
+          allow_mmengine_checkpoint_globals),
+    Patch('name_refused_checkpoints', refused_checkpoint_naming_needed,
+          name_refused_checkpoints),
+    Patch('cpu_distributed', cpu_distributed_needed, enable_cpu_distributed),
+)
+
+_APPLIED: List[str] = []
+
+
+def apply_all() -> List[str]:
+    """Apply every patch of :data:`PATCHES` that its detection asks for.
+
+    Called by ``import cmim_dense``; calling it again applies nothing new.
+
+    Returns:
+        list[str]: Names of the patches applied by this call.
+    """
+    applied = []
+    for patch in PATCHES:
+        if patch.needed():
+            patch.apply()
+            applied.append(patch.name)
+    _APPLIED.extend(name for name in applied if name not in _APPLIED)
+    return applied
+
+
+def applied_patches() -> List[str]:
+    """Names of the patches applied in this process so far."""
+    return list(_APPLIED)

@@ -166,7 +166,8 @@ class ComplexityReport:
 def has_binary_weight(module: nn.Module) -> bool:
     """Whether a layer's weight is binary: it has a ``weight_quantizer``, or
     its weight was frozen to the quantized values (deploy form, see
-    :meth:`~cmim_dense.models.layers.BinaryLayerMixin.freeze_weight`)."""
+    ``BinaryLayerMixin.freeze_weight`` in
+    :mod:`cmim_dense.models.layers.binary_layer`)."""
     return getattr(module, 'weight_quantizer', None) is not None or \
         bool(getattr(module, 'is_weight_frozen', False))
 

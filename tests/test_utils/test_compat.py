@@ -358,3 +358,88 @@ def test_cpu_distributed_patch_follows_the_installed_mmengine() -> None:
 
     assert not compat._source_calls(fixed_upstream, 'torch.cuda.set_device')
     assert compat._source_calls(still_broken, 'torch.cuda.set_device')
+
+
+# --------------------------------------------------------------------------
+# Detection: every patch is applied only where the installed stack needs it.
+# --------------------------------------------------------------------------
+
+
+def test_every_patch_was_applied_on_the_pinned_stack() -> None:
+    """The pinned stack has all four problems; once applied, no detection
+    asks again, so applying again is a no-op."""
+    assert compat.applied_patches() == [p.name for p in compat.PATCHES]
+    assert [p.needed() for p in compat.PATCHES] == [False] * 4
+    assert compat.apply_all() == []
+
+
+def test_apply_all_applies_only_what_is_needed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: List[str] = []
+    patches = (compat.Patch('needed', lambda: True,
+                            lambda: calls.append('needed')),
+               compat.Patch('not_needed', lambda: False,
+                            lambda: calls.append('not_needed')))
+    monkeypatch.setattr(compat, 'PATCHES', patches)
+    monkeypatch.setattr(compat, '_APPLIED', [])
+    assert compat.apply_all() == ['needed']
+    assert calls == ['needed']
+    assert compat.applied_patches() == ['needed']
+
+
+def test_mmcv_ext_stub_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, 'mmcv._ext', raising=False)
+    specs: Dict[str, Any] = {'mmcv': object(), 'mmcv._ext': None}
+    monkeypatch.setattr(importlib.util, 'find_spec', specs.get)
+    assert compat.mmcv_ext_stub_needed()  # mmcv-lite
+    specs['mmcv._ext'] = object()
+    assert not compat.mmcv_ext_stub_needed()  # full mmcv, ops built
+    specs.update({'mmcv': None, 'mmcv._ext': None})
+    assert not compat.mmcv_ext_stub_needed()  # no mmcv at all
+    monkeypatch.setitem(sys.modules, 'mmcv._ext', types.ModuleType('x'))
+    assert not compat.mmcv_ext_stub_needed()  # already loaded
+
+
+def test_checkpoint_globals_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmengine.logging.history_buffer import HistoryBuffer
+    serialization = types.SimpleNamespace(
+        add_safe_globals=lambda g: None, get_safe_globals=lambda: [])
+    monkeypatch.setattr(torch, 'serialization', serialization)
+    assert compat.checkpoint_globals_needed()  # torch >= 2.4, not listed
+    serialization.get_safe_globals = lambda: [HistoryBuffer]
+    assert not compat.checkpoint_globals_needed()  # mmengine lists it
+    monkeypatch.setattr(torch, 'serialization', types.SimpleNamespace())
+    assert not compat.checkpoint_globals_needed()  # torch < 2.4
+
+
+def test_refused_checkpoint_naming_detection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch, 'load', lambda f, **kw: None)
+    assert compat.refused_checkpoint_naming_needed()  # plain torch.load
+    monkeypatch.setattr(torch, 'serialization', types.SimpleNamespace())
+    assert not compat.refused_checkpoint_naming_needed()  # no weights_only
+
+
+def test_cpu_distributed_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmengine.dist import utils as dist_utils
+    assert not compat.cpu_distributed_needed()  # applied at import
+
+    def unpatched_launcher(backend: str = 'nccl', **kwargs: Any) -> None:
+        torch.cuda.set_device(0)
+
+    monkeypatch.setattr(dist_utils, '_init_dist_pytorch', unpatched_launcher)
+    assert compat.cpu_distributed_needed()  # the launcher is unpatched
+    monkeypatch.setattr(compat, 'mmengine_needs_cpu_distributed_patch', lambda:
+                        (False, False))
+    assert not compat.cpu_distributed_needed()  # a fixed mmengine
+
+
+def test_hardtanh_is_not_in_mmengine_root_registry() -> None:
+    """Our activation lives in our scope; mmengine's root is untouched."""
+    from mmengine.registry import MODELS as ROOT_MODELS
+    from mmseg.registry import MODELS as MMSEG_MODELS
+
+    from cmim_dense.models.backbones import build_activation
+    assert 'Hardtanh' not in ROOT_MODELS.module_dict
+    assert MMSEG_MODELS.get('Hardtanh') is nn.Hardtanh
+    assert type(build_activation(dict(type='Hardtanh'), 4)) is nn.Hardtanh

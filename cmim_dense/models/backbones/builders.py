@@ -9,15 +9,16 @@
 """
 from typing import Optional, Union
 
-from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
+from cmim_dense.registry import MODELS, build_in_registry
 from ..layers import BinaryConv2d
 from ..quantizers import ROLES
 
-# ``Hardtanh`` (IR-Net's block activation) is not one of mmcv's activations.
-if 'Hardtanh' not in MMENGINE_MODELS.module_dict:
-    MMENGINE_MODELS.register_module(module=nn.Hardtanh)
+# ``Hardtanh`` (IR-Net's block activation) is not one of mmcv 2.1's
+# activations: registered in our scope (mmseg's MODELS), not mmengine's root.
+if MODELS.get('Hardtanh') is None:
+    MODELS.register_module(module=nn.Hardtanh)
 
 # Activations whose constructor takes the channel count, and its name.
 CHANNEL_ARG = {'RPReLU': 'channels', 'PReLU': 'num_parameters'}
@@ -146,4 +147,4 @@ def build_activation(act_cfg: Optional[dict], channels: int) -> nn.Module:
         else None
     if arg is not None:
         cfg.setdefault(arg, channels)
-    return MMENGINE_MODELS.build(cfg)
+    return build_in_registry(cfg, MODELS)

@@ -1,7 +1,6 @@
 """Binary layers that plug into any mmcv/mmseg module by config."""
 from .binary_conv import BinaryConv2d
-from .binary_layer import BinaryLayerMixin
 from .binary_linear import BinaryLinear
 from .rprelu import RPReLU
 
-__all__ = ['BinaryLayerMixin', 'BinaryConv2d', 'BinaryLinear', 'RPReLU']
+__all__ = ['BinaryConv2d', 'BinaryLinear', 'RPReLU']

@@ -12,6 +12,14 @@ Their configs come from a named ``binarizer`` (see
 explicitly for a role replaces the binarizer's, and ``False`` removes the
 role (e.g. ``weight_quantizer=False`` keeps FP weights). With no binarizer and
 no role the layer is exactly its FP parent (``nn.Conv2d`` / ``nn.Linear``).
+
+The layer knows no method: state a method keeps besides its parameters lives
+in its roles, behind the protocols of
+:mod:`cmim_dense.models.quantizers.base` (``ProgressDependent``,
+``WeightStateDependent``, ``ConstrainedWeight``), which
+:class:`~cmim_dense.engine.hooks.BinarizerScheduleHook` drives. The layer
+itself only runs :class:`~cmim_dense.models.quantizers.base.InitFromWeight`
+roles' pending initialisation, on its first forward pass.
 """
 import inspect
 from typing import Any, Callable, Dict, Optional, Tuple, Union
@@ -19,9 +27,9 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from cmim_dense.registry import QUANTIZERS, UnknownTypeError
+from cmim_dense.registry import QUANTIZERS, SURROGATE_GRADS, UnknownTypeError
 from ..quantizers import ROLES, build_binarizer
-from ..quantizers.base import channel_view
+from ..quantizers.base import InitFromWeight, channel_view
 from ..quantizers.output_scales import BaseOutputScale
 from ..quantizers.surrogate_grads import BaseSurrogateGrad
 
@@ -93,14 +101,17 @@ class BinaryLayerMixin:
         obj_type = cfg.get('type')
         cls = QUANTIZERS.get(obj_type) if isinstance(obj_type,
                                                      str) else obj_type
+        if cls is None and obj_type in SURROGATE_GRADS.module_dict:
+            cls = SURROGATE_GRADS.get(obj_type)
         if cls is None:
             raise UnknownTypeError(
                 f'{self._describe()}: unknown {role} type {obj_type!r}; '
                 f'available: {", ".join(QUANTIZERS.module_dict)}')
-        is_scale = issubclass(cls, BaseOutputScale)
-        if issubclass(cls,
-                      BaseSurrogateGrad) or is_scale != (role
-                                                         == 'output_scale'):
+        if issubclass(cls, BaseSurrogateGrad):
+            raise TypeError(f'{self._describe()}: {cls.__name__} cannot be '
+                            f'used as {role}: it is a surrogate gradient, '
+                            'given to a quantizer as grad=dict(type=...)')
+        if issubclass(cls, BaseOutputScale) != (role == 'output_scale'):
             raise TypeError(f'{self._describe()}: {cls.__name__} cannot be '
                             f'used as {role}')
         accepted = inspect.signature(cls.__init__).parameters
@@ -154,7 +165,7 @@ class BinaryLayerMixin:
             op (callable): ``op(input, weight, bias)``, the FP operation.
         """
         x_q = x if self.input_quantizer is None else self.input_quantizer(x)
-        self._init_scale_from_weight()
+        self._init_roles_from_weight()
         weight = self.quantized_weight()
         bias = getattr(self, 'bias')
         if self.output_scale is None:
@@ -164,17 +175,22 @@ class BinaryLayerMixin:
             out = out + channel_view(bias, out.dim(), self.channel_dim)
         return out
 
-    def _init_scale_from_weight(self) -> None:
-        """Run an output scale's pending ``init='weight'`` (RBNN), once.
+    def _init_roles_from_weight(self) -> None:
+        """Run the pending initialisation of
+        :class:`~cmim_dense.models.quantizers.base.InitFromWeight` roles
+        (RBNN's ``init='weight'`` scale), once.
 
         Called on the first forward pass and before the first state dict is
-        written, so a saved scale is never the unset placeholder.
+        written, so a saved role is never the unset placeholder.
         """
-        if getattr(self.output_scale, 'needs_weight_init', False):
-            self.output_scale.init_from_weight(getattr(self, 'weight'))
+        for role in ROLES:
+            module = getattr(self, role)
+            if isinstance(module, InitFromWeight) and \
+                    module.needs_weight_init:
+                module.init_from_weight(getattr(self, 'weight'))
 
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        self._init_scale_from_weight()
+        self._init_roles_from_weight()
         super()._save_to_state_dict(destination, prefix,
                                     keep_vars)  # type: ignore
 
@@ -204,43 +220,6 @@ class BinaryLayerMixin:
         weight.requires_grad_(False)
         self.weight_quantizer = None
         self._weight_frozen = True
-
-    def update_rotation(self, steps: int = 3) -> bool:
-        """Run the weight quantizer's rotation update (RBNN), if it has one.
-
-        Args:
-            steps (int): Alternating steps. Defaults to 3.
-
-        Returns:
-            bool: Whether an update was made.
-        """
-        update = getattr(self.weight_quantizer, 'update_rotation', None)
-        if update is None:
-            return False
-        update(getattr(self, 'weight'), steps)
-        return True
-
-    def clip_latent_weight(self) -> bool:
-        """Prepare the latent weight in place if the quantizer asks.
-
-        XNOR-Net's released training (``latent_center``) first subtracts the
-        mean over the input channels (dim 1) of every other index; then BNN
-        and XNOR-Net (``latent_clip``) clamp to
-        ``[-latent_clip, latent_clip]``.
-
-        Returns:
-            bool: Whether the weight was changed.
-        """
-        center = bool(getattr(self.weight_quantizer, 'latent_center', False))
-        bound = getattr(self.weight_quantizer, 'latent_clip', None)
-        if not center and bound is None:
-            return False
-        weight = getattr(self, 'weight').data
-        if center and weight.dim() > 1:
-            weight.sub_(weight.mean(1, keepdim=True))
-        if bound is not None:
-            weight.clamp_(-bound, bound)
-        return True
 
     def binary_repr(self) -> str:
         if not self.is_quantized:

@@ -15,16 +15,17 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
-from cmim_dense.registry import QUANTIZERS
+from cmim_dense.registry import QUANTIZERS, SURROGATE_GRADS
 from .base import BaseQuantizer, binarize, channel_view, check_sign_zero
 
 
 def build_surrogate(cfg: Optional[dict], default: Union[str,
                                                         dict]) -> nn.Module:
-    """Build a surrogate-gradient module from a config or a default."""
+    """Build a surrogate-gradient module (``SURROGATE_GRADS``) from a config
+    or a default."""
     if cfg is None:
         cfg = dict(type=default) if isinstance(default, str) else default
-    return QUANTIZERS.build(dict(cfg))
+    return SURROGATE_GRADS.build(dict(cfg))
 
 
 def standardize_samples(x: Tensor, eps: float = 0.0) -> Tensor:

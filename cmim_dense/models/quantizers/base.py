@@ -13,10 +13,20 @@
   (IR-Net/RBNN ``t, k``, ReCU ``tau``, FDA ``n``). The state is kept in
   buffers (saved in checkpoints, moved with ``.to()``, broadcast by DDP) and
   set by :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`.
+- :class:`WeightStateDependent`: mixin for weight-quantizer state recomputed
+  from the latent weight now and then (RBNN's rotations), by
+  ``update_state(weight)``.
+- :class:`ConstrainedWeight`: mixin for weight quantizers whose latent weight
+  is kept inside a set (BNN's clip) by a
+  :class:`~.weight_constraints.WeightConstraint`, applied in place after
+  every optimizer step.
+- :class:`InitFromWeight`: mixin for a role whose parameters start from the
+  layer's final latent weight (RBNN's scale), set by the layer on its first
+  forward pass.
 - :class:`BaseQuantizer`: base class of activation quantizers, weight
   quantizers and output scales.
 """
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -187,8 +197,74 @@ class ProgressDependent:
                 missing_keys.remove(key)
 
 
+class WeightStateDependent:
+    """Mixin for weight-quantizer state computed from the latent weight.
+
+    The state (RBNN's rotations) is not learnt by the optimizer: it is
+    recomputed from the layer's latent weight by :meth:`update_state`, which
+    :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook` calls for every
+    binary layer whose weight quantizer has this mixin, before the first
+    forward pass of every ``state_interval``-th epoch (once per epoch by
+    default, as RBNN's released code). Keep the state in buffers, so it is
+    saved in checkpoints and identical on every DDP rank.
+    """
+
+    def update_state(self, weight: Tensor) -> None:
+        """Recompute the state from ``weight`` (the layer's latent weight).
+
+        Args:
+            weight (Tensor): The latent weight; must not be modified.
+        """
+        raise NotImplementedError
+
+
+class ConstrainedWeight:
+    """Mixin for weight quantizers that constrain the layer's latent weight.
+
+    ``weight_constraint`` is a callable (a
+    :class:`~.weight_constraints.WeightConstraint`, or None for none) that
+    changes the latent weight in place. :meth:`constrain` applies it; the
+    schedule hook calls that on every binary layer before training and after
+    every optimizer step, so every forward pass sees a constrained weight.
+    """
+
+    weight_constraint: Optional[Callable[[Tensor], None]] = None
+
+    def constrain(self, weight: Tensor) -> bool:
+        """Apply ``weight_constraint`` to ``weight`` in place.
+
+        Args:
+            weight (Tensor): The layer's latent weight (a parameter).
+
+        Returns:
+            bool: Whether a constraint was applied.
+        """
+        constraint = self.weight_constraint
+        if constraint is None:
+            return False
+        constraint(weight)
+        return True
+
+
+class InitFromWeight:
+    """Mixin for a role initialised from the layer's latent weight, lazily.
+
+    The weight is not final when a role is built (``from_float`` swaps it
+    in, ``init_weights`` re-draws it), so a role that starts from it sets
+    ``needs_weight_init`` and the binary layer calls
+    :meth:`init_from_weight` on its first forward pass (and before its first
+    state dict is written). Loading a state dict should clear the flag.
+    """
+
+    needs_weight_init: bool = False
+
+    def init_from_weight(self, weight: Tensor) -> None:
+        """Initialise from ``weight`` and clear ``needs_weight_init``."""
+        raise NotImplementedError
+
+
 class BaseQuantizer(nn.Module):
-    """Base class of quantizers, output scales and surrogate gradients.
+    """Base class of activation / weight quantizers and output scales.
 
     ``levels`` is the pair of values an activation quantizer produces
     (``(-1, 1)`` for every ``sign``, ``(0, 1)`` for DoReFa's 1-bit

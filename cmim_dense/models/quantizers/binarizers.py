@@ -144,14 +144,17 @@ def irnet(t_min: float = 1e-2,
 @BINARIZERS.register_module('rbnn')
 def rbnn(t_min: float = 1e-2,
          t_max: float = 1e1,
-         form: str = 'code') -> BinarizerSpec:
+         form: str = 'code',
+         rotation_steps: int = 3) -> BinarizerSpec:
     """RBNN (Lin et al. 2020): rotated weights, learnable channel scale.
 
     ``form='code'`` (released code): activations standardized per sample,
     activation gradient with ``k = 1, t = max(t, 1)``, rotated weight
     detached in the mix, scale initialised to ``mean |W|``. ``'paper'``:
     plain sign, the weights' ``t, k`` on activations, gradient through the
-    rotation, scale initialised to 1.
+    rotation, scale initialised to 1. The rotations are updated once per
+    epoch (the weight quantizer's ``update_state``, driven by the schedule
+    hook) with ``rotation_steps`` alternating steps.
     """
     _choice('rbnn', 'form', form, ('code', 'paper'))
     code = form == 'code'
@@ -161,7 +164,11 @@ def rbnn(t_min: float = 1e-2,
             type='RBNNSign',
             standardize=code,
             grad=dict(grad, activation=code)),
-        dict(type='RBNNWeight', grad=grad, detach_rotation=code),
+        dict(
+            type='RBNNWeight',
+            grad=grad,
+            detach_rotation=code,
+            rotation_steps=rotation_steps),
         dict(type='ChannelScale', init='weight' if code else 1.0))
 
 

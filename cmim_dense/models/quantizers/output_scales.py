@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cmim_dense.registry import QUANTIZERS
-from .base import BaseQuantizer, channel_view, out_channel_mean_abs
+from .base import (BaseQuantizer, InitFromWeight, channel_view,
+                   out_channel_mean_abs)
 
 SCALE_INITS = ('weight', 'uniform')
 
@@ -82,7 +83,7 @@ class XNORScale(BaseOutputScale):
 
 
 @QUANTIZERS.register_module()
-class ChannelScale(BaseOutputScale):
+class ChannelScale(InitFromWeight, BaseOutputScale):
     """Learnable per-output-channel scale ``s_c`` (RBNN, ReCU).
 
     ``y_c = s_c * conv(sign x, Q_w)_c``.
@@ -93,8 +94,9 @@ class ChannelScale(BaseOutputScale):
     The weight is not final when the scale is built (``from_float`` swaps it
     in, ``init_weights`` re-draws it), so ``'weight'`` is applied lazily:
     the binary layer calls :meth:`init_from_weight` on its first forward
-    pass. Loading a state dict that holds ``scale`` cancels the pending
-    initialisation, so loaded values are never overwritten.
+    pass (the :class:`~.base.InitFromWeight` protocol). Loading a state
+    dict that holds ``scale`` cancels the pending initialisation, so loaded
+    values are never overwritten.
 
     Args:
         out_channels (int): Output channels (filled in by the layer).

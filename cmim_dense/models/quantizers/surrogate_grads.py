@@ -3,25 +3,33 @@
 Each module maps the latent input ``x`` to ``d sign~(x) / dx``; the quantizers
 pass it to :func:`~cmim_dense.models.quantizers.base.binarize`. The scheduled
 ones keep their parameters in buffers and follow training progress.
+
+They are registered in :data:`~cmim_dense.registry.SURROGATE_GRADS`, not in
+``QUANTIZERS``: a surrogate is what a quantizer's ``grad=`` config names,
+never a role of a binary layer.
 """
 import math
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from cmim_dense.registry import QUANTIZERS
-from .base import BaseQuantizer, ProgressDependent, out_channel_mean_abs
+from cmim_dense.registry import SURROGATE_GRADS
+from .base import ProgressDependent, out_channel_mean_abs
 from .schedules import ede_t_k, fda_terms
 
 
-class BaseSurrogateGrad(BaseQuantizer):
-    """Base class: ``forward(x)`` returns the derivative at ``x``."""
+class BaseSurrogateGrad(nn.Module):
+    """Base class: ``forward(x)`` returns the derivative at ``x``.
+
+    A module (not a :class:`~.base.BaseQuantizer`: it produces no binary
+    values), so schedule buffers move with ``.to()`` and are saved.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class ClipSTE(BaseSurrogateGrad):
     """Clipped straight-through estimator (BNN, XNOR-Net, DoReFa, XNOR++).
 
@@ -44,7 +52,7 @@ class ClipSTE(BaseSurrogateGrad):
         return f'clip={self.clip}'
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class IdentitySTE(BaseSurrogateGrad):
     """Plain straight-through estimator (ReCU's weights): ``d(x) = 1``."""
 
@@ -52,7 +60,7 @@ class IdentitySTE(BaseSurrogateGrad):
         return torch.ones_like(x)
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class ApproxSignGrad(BaseSurrogateGrad):
     """Bi-Real's ApproxSign derivative (also ReActNet, ReCU activations).
 
@@ -85,7 +93,7 @@ class _TKScheduled(ProgressDependent, BaseSurrogateGrad):
         return f't_min={self.t_min}, t_max={self.t_max}'
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class EDEGrad(_TKScheduled):
     """IR-Net's Error Decay Estimator.
 
@@ -103,7 +111,7 @@ class EDEGrad(_TKScheduled):
         return self.k.to(x.dtype) * t * (1 - torch.tanh(t * x)**2)
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class RBNNGrad(_TKScheduled):
     """RBNN's training-aware approximation of sign.
 
@@ -137,7 +145,7 @@ class RBNNGrad(_TKScheduled):
         return super().extra_repr() + f', activation={self.activation}'
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class XNORWeightGrad(BaseSurrogateGrad):
     """XNOR-Net's rescaled weight gradient (released ``util.lua``).
 
@@ -160,7 +168,7 @@ class XNORWeightGrad(BaseSurrogateGrad):
         return (alpha * window + 1.0 / n) * ((1 - 1 / x.shape[1]) * n)
 
 
-@QUANTIZERS.register_module()
+@SURROGATE_GRADS.register_module()
 class FourierGrad(ProgressDependent, BaseSurrogateGrad):
     """FDA's Fourier-series derivative of sign.
 

@@ -14,9 +14,11 @@ from torch import Tensor, nn
 
 from cmim_dense.registry import QUANTIZERS
 from .activation_quantizers import SignQuantizer
-from .base import (ProgressDependent, binarize, out_channel_mean_abs, sign,
+from .base import (ConstrainedWeight, ProgressDependent, WeightStateDependent,
+                   binarize, out_channel_mean_abs, sign,
                    standardize_out_channels, tensor_mean_abs)
 from .schedules import recu_tau
+from .weight_constraints import WeightConstraint, latent_weight_constraint
 
 SCALE_GRANULARITIES = ('channel', 'tensor')
 
@@ -29,15 +31,30 @@ def check_latent_clip(latent_clip: Optional[float]) -> Optional[float]:
     return latent_clip
 
 
+class LatentWeightConstrained(ConstrainedWeight):
+    """``weight_constraint`` from the ``latent_clip`` / ``latent_center``
+    hyper-parameters (see
+    :func:`~.weight_constraints.latent_weight_constraint`)."""
+
+    latent_clip: Optional[float] = None
+    latent_center: bool = False
+
+    @property
+    def weight_constraint(self) -> Optional[WeightConstraint]:
+        return latent_weight_constraint(self.latent_clip, self.latent_center)
+
+
 @QUANTIZERS.register_module()
-class SteSignWeight(SignQuantizer):
+class SteSignWeight(LatentWeightConstrained, SignQuantizer):
     """BNN / XNOR++ weight: ``sign(W)``, clip STE.
 
     Backward: ``dL/dW = dL/dQ * 1[|W| <= 1]``.
 
     Args:
         latent_clip (float, optional): BNN clips the latent weights to
-            ``[-latent_clip, latent_clip]`` after every optimizer step (done by
+            ``[-latent_clip, latent_clip]`` after every optimizer step (its
+            ``weight_constraint``, a
+            :class:`~.weight_constraints.WeightClip`, applied by
             :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`). None
             disables it. Defaults to None.
         grad (dict, optional): Surrogate derivative. Defaults to ``ClipSTE``.
@@ -53,7 +70,7 @@ class SteSignWeight(SignQuantizer):
 
 
 @QUANTIZERS.register_module()
-class ScaledSignWeight(SignQuantizer):
+class ScaledSignWeight(LatentWeightConstrained, SignQuantizer):
     """XNOR / DoReFa / Bi-Real / ReActNet / FDA weight: ``alpha_w sign(W)``.
 
     ``alpha_w = mean |W|`` per output channel (``granularity='channel'``) or
@@ -64,9 +81,10 @@ class ScaledSignWeight(SignQuantizer):
 
     XNOR-Net's released training also mean-centres the latent weights over
     the input channels and clamps them to ``[-1, 1]`` before every forward
-    pass (``latent_center=True, latent_clip=1``); the binary layer applies
-    it (:meth:`~cmim_dense.models.layers.BinaryLayerMixin.clip_latent_weight`,
-    driven by :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook`).
+    pass (``latent_center=True, latent_clip=1``): the quantizer's
+    ``weight_constraint``, applied to the layer's weight by
+    :class:`~cmim_dense.engine.hooks.BinarizerScheduleHook` before training
+    and after every optimizer step.
 
     Args:
         scale_grad (bool): Scale the gradient by ``alpha_w``.
@@ -208,7 +226,7 @@ def random_orthogonal(n: int) -> Tensor:
 
 
 @QUANTIZERS.register_module()
-class RBNNWeight(SignQuantizer):
+class RBNNWeight(WeightStateDependent, SignQuantizer):
     """RBNN's rotated weight binarization.
 
     The standardised weight of output channel ``i`` is reshaped to
@@ -224,10 +242,12 @@ class RBNNWeight(SignQuantizer):
     Backward: RBNN's derivative ``k * max(0, sqrt(2) t - t ** 2 |w3|)`` at
     ``w3``, then through the mix, ``theta`` and the standardisation.
     ``R1, R2`` are buffers updated by :meth:`update_rotation` (alternating
-    SVD steps minimising ``sum_i ||sign(R1^T X_i R2) - R1^T X_i R2||^2``),
-    called every few epochs by the schedule hook. Initialisation as the
-    code: random orthogonal ``R1, R2`` (``init_rotation='random'``;
-    ``'identity'`` is available) and ``theta = pi / 2``. A learnable
+    SVD steps minimising ``sum_i ||sign(R1^T X_i R2) - R1^T X_i R2||^2``):
+    the quantizer's :meth:`update_state`, which the schedule hook calls
+    before the first forward pass of every epoch, as the released code.
+    Initialisation as the code: random orthogonal ``R1, R2``
+    (``init_rotation='random'``; ``'identity'`` is available) and
+    ``theta = pi / 2``. A learnable
     per-channel output scale (``ChannelScale``, initialised to
     ``mean |W|`` per channel) completes the method.
 
@@ -241,6 +261,8 @@ class RBNNWeight(SignQuantizer):
         init_rotation (str): ``'random'`` or ``'identity'``.
             Defaults to ``'random'``.
         theta_init (float): Initial ``theta``. Defaults to ``pi / 2``.
+        rotation_steps (int): Alternating steps of each rotation update.
+            Defaults to 3 (the code).
         grad (dict, optional): Surrogate derivative. Defaults to ``RBNNGrad``.
         sign_zero (float): ``sign(0)``. Defaults to 1.
     """
@@ -253,9 +275,14 @@ class RBNNWeight(SignQuantizer):
                  detach_rotation: bool = True,
                  init_rotation: str = 'random',
                  theta_init: float = math.pi / 2,
+                 rotation_steps: int = 3,
                  grad: Optional[dict] = None,
                  sign_zero: float = 1.0) -> None:
         super().__init__(grad, sign_zero)
+        if isinstance(rotation_steps, bool) or not isinstance(
+                rotation_steps, int) or rotation_steps < 1:
+            raise ValueError('RBNNWeight: rotation_steps must be a positive '
+                             f'integer, got {rotation_steps!r}')
         out_channels = int(weight_shape[0])
         fan_in = int(math.prod(weight_shape[1:]))
         a, b = balanced_factors(fan_in) if factors is None else factors
@@ -269,6 +296,7 @@ class RBNNWeight(SignQuantizer):
         self.weight_shape = tuple(int(s) for s in weight_shape)
         self.factors = (a, b)
         self.detach_rotation = detach_rotation
+        self.rotation_steps = rotation_steps
         make = random_orthogonal if init_rotation == 'random' else torch.eye
         self.register_buffer('rotation_left', make(a))
         self.register_buffer('rotation_right', make(b))
@@ -301,8 +329,15 @@ class RBNNWeight(SignQuantizer):
             rotated = self.rotate(self._as_matrices(weight))
             return (sign(rotated) - rotated).pow(2).sum()
 
+    def update_state(self, weight: Tensor) -> None:
+        """RBNN's per-epoch state update: :meth:`update_rotation` with
+        ``rotation_steps`` steps."""
+        self.update_rotation(weight)
+
     @torch.no_grad()
-    def update_rotation(self, weight: Tensor, steps: int = 3) -> None:
+    def update_rotation(self,
+                        weight: Tensor,
+                        steps: Optional[int] = None) -> None:
         """Alternating updates of ``B``, ``R1`` and ``R2`` (RBNN, Sec. 3.2).
 
         ``B = sign(R1^T X R2)``; ``R1 = U V^T`` from the SVD of
@@ -312,8 +347,10 @@ class RBNNWeight(SignQuantizer):
 
         Args:
             weight (Tensor): The layer's latent weight.
-            steps (int): Number of alternating steps. Defaults to 3.
+            steps (int, optional): Number of alternating steps. Defaults to
+                ``rotation_steps`` (3).
         """
+        steps = self.rotation_steps if steps is None else steps
         x = self._as_matrices(weight).double()
         left = self.rotation_left.double()
         right = self.rotation_right.double()
@@ -405,6 +442,7 @@ class ReCUWeight(ProgressDependent, SignQuantizer):
 
 
 __all__ = [
-    'SteSignWeight', 'ScaledSignWeight', 'FDAWeight', 'LibraPBWeight',
-    'RBNNWeight', 'ReCUWeight', 'balanced_factors', 'random_orthogonal'
+    'LatentWeightConstrained', 'SteSignWeight', 'ScaledSignWeight',
+    'FDAWeight', 'LibraPBWeight', 'RBNNWeight', 'ReCUWeight',
+    'balanced_factors', 'random_orthogonal'
 ]

@@ -20,8 +20,9 @@ kept input quantizer; only weights are packed); ``meta['cfg']`` keeps the traini
 be rebuilt.
 
 :func:`load_packed_checkpoint` rebuilds the binary weights and freezes those
-layers (:meth:`~cmim_dense.models.layers.BinaryLayerMixin.freeze_weight`
-form), so predictions equal the unpacked model's exactly.
+layers (the form ``BinaryLayerMixin.freeze_weight`` of
+:mod:`cmim_dense.models.layers.binary_layer` gives), so predictions equal the
+unpacked model's exactly.
 """
 from typing import Dict, List, Optional, Tuple, Union
 

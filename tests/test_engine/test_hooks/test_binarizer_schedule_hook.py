@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -7,6 +8,10 @@ from toy_binary_net import ToyBinaryNet, runner_cfg
 
 from cmim_dense.engine.hooks import BinarizerScheduleHook
 from cmim_dense.models import BinaryConv2d
+from cmim_dense.models.quantizers import (ConstrainedWeight, SignQuantizer,
+                                          WeightClip, WeightStateDependent,
+                                          available_binarizers)
+from cmim_dense.registry import BINARIZERS, QUANTIZERS
 
 
 def expected_t(progress, t_min=1e-2, t_max=1e1):
@@ -88,14 +93,21 @@ def test_rbnn_rotation_updated_and_orthogonal(tmp_path):
     assert quant.rotation_error(runner.model.conv1.weight) < before
 
 
-def test_bnn_latent_weights_clipped(tmp_path):
-    cfg = runner_cfg(str(tmp_path), 'bnn')
+def train_with_large_weights(work_dir, binarizer, **train_cfg):
+    """Train the toy net with large steps from large conv1 / stem weights,
+    so an unconstrained weight ends far outside any clip bound."""
+    cfg = runner_cfg(str(work_dir), binarizer, **train_cfg)
     cfg['optim_wrapper'] = dict(optimizer=dict(type='SGD', lr=50.0))
     runner = Runner(**cfg)
     with torch.no_grad():
         runner.model.conv1.weight.mul_(10)
         runner.model.stem.weight.mul_(100)
     runner.train()
+    return runner
+
+
+def test_bnn_latent_weights_clipped(tmp_path):
+    runner = train_with_large_weights(tmp_path, 'bnn')
     for conv in (runner.model.conv1, runner.model.conv2):
         assert conv.weight.abs().max() <= 1.0
     # FP layers are untouched by the clip
@@ -111,3 +123,97 @@ def test_set_progress_rejects_out_of_range():
     conv = BinaryConv2d(2, 2, 3, binarizer='irnet')
     with pytest.raises(ValueError, match=r'\[0, 1\]'):
         conv.input_quantizer.grad.set_progress(1.5)
+
+
+def test_state_interval_and_its_deprecated_alias():
+    assert BinarizerScheduleHook(state_interval=3).state_interval == 3
+    with pytest.warns(DeprecationWarning, match='state_interval'):
+        hook = BinarizerScheduleHook(rotation_interval=2)
+    assert hook.state_interval == 2
+    with pytest.raises(ValueError, match='state_interval'):
+        BinarizerScheduleHook(state_interval=0)
+    with pytest.raises(ValueError, match='state_interval only'):
+        BinarizerScheduleHook(state_interval=1, rotation_interval=1)
+
+
+def test_rotation_steps_moved_to_the_method():
+    with pytest.raises(TypeError, match="type='rbnn', rotation_steps"):
+        BinarizerScheduleHook(rotation_steps=5)
+    layer = BinaryConv2d(
+        4, 6, 3, binarizer=dict(type='rbnn', rotation_steps=5))
+    assert layer.weight_quantizer.rotation_steps == 5
+    with pytest.raises(ValueError, match='rotation_steps'):
+        BinaryConv2d(4, 6, 3, binarizer=dict(type='rbnn', rotation_steps=0))
+
+
+def test_rbnn_update_state_is_update_rotation_with_its_steps():
+    layer = BinaryConv2d(
+        4, 6, 3, binarizer=dict(type='rbnn', rotation_steps=1))
+    twin = copy.deepcopy(layer)
+    BinarizerScheduleHook.update_states(layer)
+    twin.weight_quantizer.update_rotation(twin.weight, steps=1)
+    for name in ('rotation_left', 'rotation_right'):
+        assert torch.equal(
+            getattr(layer.weight_quantizer, name),
+            getattr(twin.weight_quantizer, name))
+
+
+@pytest.mark.parametrize('binarizer', available_binarizers())
+def test_every_binarizer_keeps_the_state_protocols(binarizer):
+    """Discovered from the registry: a state update changes buffers only,
+    never the latent weight or a parameter; a constraint is a projection
+    (applying it twice changes nothing more)."""
+    layer = BinaryConv2d(4, 6, 3, binarizer=binarizer)
+    with torch.no_grad():
+        layer.weight.mul_(10)
+    params = {k: v.detach().clone() for k, v in layer.named_parameters()}
+    BinarizerScheduleHook.update_states(layer)
+    for name, value in layer.named_parameters():
+        assert torch.equal(value, params[name]), name
+    BinarizerScheduleHook.constrain_weights(layer)
+    once = layer.weight.detach().clone()
+    BinarizerScheduleHook.constrain_weights(layer)
+    torch.testing.assert_close(layer.weight.detach(), once, rtol=0, atol=1e-6)
+    layer.freeze_weight()  # a frozen layer has no weight quantizer left
+    assert BinarizerScheduleHook.update_states(layer) == 0
+    assert BinarizerScheduleHook.constrain_weights(layer) == 0
+
+
+class CountingWeight(WeightStateDependent, ConstrainedWeight, SignQuantizer):
+    """A made-up method's weight quantizer: counts its state updates in a
+    buffer and clips the latent weight to [-0.5, 0.5]."""
+
+    weight_constraint = WeightClip(0.5)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer('updates', torch.zeros(()))
+
+    def update_state(self, weight):
+        self.updates += 1
+
+
+@pytest.fixture
+def counting_method():
+    """Register the made-up method for one test only."""
+    QUANTIZERS.register_module('CountingWeightForTest', module=CountingWeight)
+    BINARIZERS.register_module(
+        'counting_for_test',
+        module=lambda: dict(
+            input_quantizer=dict(type='SteSign'),
+            weight_quantizer=dict(type='CountingWeightForTest'),
+            output_scale=None))
+    yield 'counting_for_test'
+    QUANTIZERS.module_dict.pop('CountingWeightForTest')
+    BINARIZERS.module_dict.pop('counting_for_test')
+
+
+def test_a_new_method_is_driven_without_changing_the_hook(
+        tmp_path, counting_method):
+    runner = train_with_large_weights(
+        tmp_path, counting_method, by_epoch=False, max_iters=8)
+    for conv in (runner.model.conv1, runner.model.conv2):
+        # 4 iterations per epoch: updated before iterations 0 and 4
+        assert float(conv.weight_quantizer.updates) == 2
+        assert conv.weight.abs().max() <= 0.5  # clipped after the last step
+    assert runner.model.stem.weight.abs().max() > 0.5

@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import cmim_dense
+from cmim_dense.engine.hooks import BinarizerScheduleHook
 from cmim_dense.models.layers import BinaryConv2d
-from cmim_dense.models.quantizers import ROLES
+from cmim_dense.models.quantizers import ROLES, WeightStateDependent
 
 BINARIZERS = cmim_dense.available_binarizers()
 FDA_NOISE = {
@@ -213,7 +214,8 @@ def test_rbnn_update_rotation():
     quantizer = layer.weight_quantizer
     before = quantizer.rotation_error(layer.weight)
     start = quantizer.rotation_left.clone()
-    assert layer.update_rotation()
+    assert isinstance(quantizer, WeightStateDependent)
+    quantizer.update_state(layer.weight)
     eye = torch.eye(6)
     assert not torch.allclose(quantizer.rotation_left, start)
     # rotations stay orthogonal and do not increase the rotation error
@@ -648,19 +650,23 @@ def test_bfloat16_layer_keeps_its_dtype(binarizer):
 
 @pytest.mark.parametrize('binarizer', BINARIZERS)
 def test_latent_clip_and_rotation_hooks(binarizer):
+    """The schedule hook's constraint and state update reach exactly the
+    layers whose weight quantizer asks for them."""
     layer = BinaryConv2d(4, 6, 3, binarizer=binarizer)
     with torch.no_grad():
         layer.weight.mul_(10)
     bound = getattr(layer.weight_quantizer, 'latent_clip', None)
-    assert layer.clip_latent_weight() == (bound is not None)
+    assert BinarizerScheduleHook.constrain_weights(layer) == (bound
+                                                              is not None)
     if bound is not None:
         assert layer.weight.abs().max() <= bound
     else:
         assert layer.weight.abs().max() > 1.0
-    assert layer.update_rotation() == hasattr(layer.weight_quantizer,
-                                              'update_rotation')
+    assert BinarizerScheduleHook.update_states(layer) == isinstance(
+        layer.weight_quantizer, WeightStateDependent)
     fp = BinaryConv2d(4, 6, 3)
-    assert not fp.clip_latent_weight() and not fp.update_rotation()
+    assert not BinarizerScheduleHook.constrain_weights(fp)
+    assert not BinarizerScheduleHook.update_states(fp)
     assert fp.quantized_weight() is fp.weight
 
 
@@ -674,11 +680,11 @@ def test_xnor_latent_weights_mean_centred_then_clamped():
         binarizer=dict(type='xnor', latent_center=True, latent_clip=1.0))
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[[[3.0]], [[-0.5]]]]))
-    assert layer.clip_latent_weight()
+    assert layer.weight_quantizer.constrain(layer.weight)
     # mean 1.25 -> [1.75, -1.75] -> clamp -> [1, -1]
     assert layer.weight.flatten().tolist() == [1.0, -1.0]
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[[[0.5]], [[0.1]]]]))
-    layer.clip_latent_weight()
+    layer.weight_quantizer.constrain(layer.weight)
     torch.testing.assert_close(layer.weight.flatten(),
                                torch.tensor([0.2, -0.2]))

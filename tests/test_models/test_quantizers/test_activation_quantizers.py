@@ -12,11 +12,13 @@ import math
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ApproxSign, ApproxSignGrad, ClipSTE,
-                                          EDEGrad, EDESign, FourierGrad,
-                                          FourierSign, RBNNGrad, RBNNSign,
-                                          ReCUSign, RSign, SignQuantizer,
-                                          SteSign)
+from cmim_dense.models.quantizers import SignQuantizer
+from cmim_dense.models.quantizers.activation_quantizers import (
+    ApproxSign, EDESign, FourierSign, RBNNSign, ReCUSign, RSign, SteSign)
+from cmim_dense.models.quantizers.surrogate_grads import (ApproxSignGrad,
+                                                          ClipSTE, EDEGrad,
+                                                          FourierGrad,
+                                                          RBNNGrad)
 
 DT = torch.float64
 GRID = torch.tensor(

@@ -1,17 +1,20 @@
 """The named binarization methods: role types and hyper-parameters as the
 authors' released code (see ``docs/methods.md``), table-driven over the
 registered binarizers so that a new one needs no edit here."""
+import importlib
 import inspect
 import os.path as osp
+import pkgutil
+import sys
 
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ROLES, ApproxSignGrad, ClipSTE,
-                                          EDEGrad, FourierGrad, IdentitySTE,
-                                          RBNNGrad, XNORWeightGrad,
-                                          available_binarizers,
+from cmim_dense.models.quantizers import (ROLES, available_binarizers,
                                           build_binarizer)
+from cmim_dense.models.quantizers.surrogate_grads import (
+    ApproxSignGrad, ClipSTE, EDEGrad, FourierGrad, IdentitySTE, RBNNGrad,
+    XNORWeightGrad)
 from cmim_dense.registry import QUANTIZERS
 
 BINARIZERS = available_binarizers()
@@ -71,6 +74,14 @@ def build_role(cfg):
 def test_documented_methods_are_registered():
     assert set(TABLE) <= set(BINARIZERS)
     assert set(SURROGATES) == set(TABLE)
+
+
+def test_every_module_of_the_package_is_imported():
+    """A method added as a new module of ``cmim_dense.models.quantizers``
+    is registered by importing the package, with no other edit."""
+    package = importlib.import_module('cmim_dense.models.quantizers')
+    for module in pkgutil.iter_modules(package.__path__):
+        assert f'{package.__name__}.{module.name}' in sys.modules
 
 
 def test_roles():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import ChannelScale, GammaScale, XNORScale
+from cmim_dense.models.quantizers.output_scales import (ChannelScale,
+                                                        GammaScale, XNORScale)
 
 DT = torch.float64
 # XNORScale's box filter 1 / (kh kw) is built in float32 (a buffer made with

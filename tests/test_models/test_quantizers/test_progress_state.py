@@ -8,11 +8,17 @@ import pytest
 import torch
 from torch import nn
 
-from cmim_dense.models.quantizers import (EDEGrad, EDESign, FourierGrad,
-                                          FourierSign, LibraPBWeight,
-                                          ProgressDependent, RBNNGrad,
-                                          RBNNSign, RBNNWeight, ReCUWeight,
-                                          RSign, ScaledSignWeight, binarize)
+from cmim_dense.models.quantizers import ProgressDependent, binarize
+from cmim_dense.models.quantizers.activation_quantizers import (EDESign,
+                                                                FourierSign,
+                                                                RBNNSign,
+                                                                RSign)
+from cmim_dense.models.quantizers.surrogate_grads import (EDEGrad, FourierGrad,
+                                                          RBNNGrad)
+from cmim_dense.models.quantizers.weight_quantizers import (LibraPBWeight,
+                                                            RBNNWeight,
+                                                            ReCUWeight,
+                                                            ScaledSignWeight)
 
 WEIGHT_SHAPE = (3, 2, 2, 2)
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from cmim_dense.models.quantizers import NoiseAdaptation
+from cmim_dense.models.quantizers.noise_adaptation import NoiseAdaptation
 from cmim_dense.models.quantizers.schedules import (ede_t_k, fda_noise_alpha,
                                                     fda_terms, recu_tau)
 

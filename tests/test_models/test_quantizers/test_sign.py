@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from cmim_dense.models.quantizers import SurrogateSign, binarize, sign
+from cmim_dense.models.quantizers import binarize, sign
+from cmim_dense.models.quantizers.base import SurrogateSign
 
 NAN, INF = float('nan'), float('inf')
 

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ApproxSignGrad, ClipSTE, EDEGrad,
-                                          FourierGrad, IdentitySTE, RBNNGrad,
-                                          binarize)
+from cmim_dense.models import BinaryConv2d
+from cmim_dense.models.quantizers import BaseSurrogateGrad, binarize
+from cmim_dense.models.quantizers.surrogate_grads import (ApproxSignGrad,
+                                                          ClipSTE, EDEGrad,
+                                                          FourierGrad,
+                                                          IdentitySTE,
+                                                          RBNNGrad)
+from cmim_dense.models.quantizers.activation_quantizers import SignQuantizer
+from cmim_dense.registry import QUANTIZERS, SURROGATE_GRADS
 
 GRID = np.array([
     -2.0, -1.5, -1.0 - 1e-9, -1.0, -1.0 + 1e-9, -0.75, -0.5, -0.25, -1e-3,
@@ -289,3 +295,29 @@ def test_set_progress_accepts_tensor_and_int():
     assert mod.t.item() == pytest.approx(10.0)
     mod.set_progress(0)
     assert mod.t.item() == pytest.approx(0.01)
+
+
+def test_surrogates_have_their_own_registry():
+    """Every surrogate is in ``SURROGATE_GRADS`` and none in ``QUANTIZERS``
+    (whose members are what fills a binary layer's roles)."""
+    SURROGATE_GRADS.import_from_location()
+    assert SURROGATE_GRADS.module_dict
+    for cls in SURROGATE_GRADS.module_dict.values():
+        assert issubclass(cls, BaseSurrogateGrad)
+    for name, cls in QUANTIZERS.module_dict.items():
+        assert not issubclass(cls, BaseSurrogateGrad), name
+    assert set(SURROGATE_GRADS.module_dict).isdisjoint(QUANTIZERS.module_dict)
+
+
+def test_unknown_surrogate_is_named_with_the_valid_ones():
+    with pytest.raises(KeyError) as err:
+        SignQuantizer(grad=dict(type='NoSuchGrad'))
+    message = str(err.value)
+    assert 'surrogate gradient' in message and 'NoSuchGrad' in message
+    assert 'EDEGrad' in message and 'SteSign' not in message
+
+
+@pytest.mark.parametrize('cfg', [dict(type='EDEGrad'), dict(type=ClipSTE)])
+def test_surrogate_as_a_role_is_refused_with_the_reason(cfg):
+    with pytest.raises(TypeError, match='surrogate gradient'):
+        BinaryConv2d(4, 6, 3, binarizer='bnn', input_quantizer=cfg)

@@ -7,10 +7,15 @@ import math
 import pytest
 import torch
 
-from cmim_dense.models.quantizers import (ClipSTE, EDEGrad, FourierGrad,
-                                          IdentitySTE, LibraPBWeight, RBNNGrad,
-                                          RBNNWeight, ReCUWeight,
-                                          ScaledSignWeight, SteSignWeight)
+from cmim_dense.models.quantizers.surrogate_grads import (ClipSTE, EDEGrad,
+                                                          FourierGrad,
+                                                          IdentitySTE,
+                                                          RBNNGrad)
+from cmim_dense.models.quantizers.weight_quantizers import (LibraPBWeight,
+                                                            RBNNWeight,
+                                                            ReCUWeight,
+                                                            ScaledSignWeight,
+                                                            SteSignWeight)
 from cmim_dense.models.quantizers.weight_quantizers import balanced_factors
 
 DT = torch.float64
