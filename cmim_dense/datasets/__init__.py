@@ -12,8 +12,8 @@ from .nyudv2_mat_file import (NYUDv2MatFile, close_nyudv2_mat_files,
 from .nyudv2_mat_writer import NYUDv2MatWriter
 from .nyudv2_mono_depth_dataset import NYUDv2MonoDepthDataset
 from .nyudv2_splits import load_nyudv2_splits, save_nyudv2_splits
-from .synthetic_nyudv2 import (SYNTHETIC_RAW_IDS, generate_synthetic_nyudv2,
-                               render_synthetic_frame)
+from .synthetic import (SYNTHETIC_RAW_IDS, generate_synthetic_nyudv2,
+                        render_synthetic_frame)
 from .nyudv2_regions import REGIONS, crop_to_region, region_box
 from .transforms import (DepthAwareRandomResize, LoadNYUDv2Annotations,
                          LoadNYUDv2Image, NYUDv2CropBorder)

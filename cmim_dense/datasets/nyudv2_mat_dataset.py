@@ -8,7 +8,7 @@ from cmim_dense.registry import DATASETS
 from .nyudv2_base_dataset import BaseNYUDv2Dataset
 from .nyudv2_mat_file import NYUDv2MatFile
 from .nyudv2_splits import default_nyudv2_split_file, load_nyudv2_splits
-from .synthetic_nyudv2 import generate_synthetic_nyudv2
+from .synthetic import generate_synthetic_nyudv2
 
 DEPTH_SOURCES = ('depths', 'rawDepths')
 
@@ -63,7 +63,7 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
         with_instances (bool): Also load ``instances``. Defaults to False.
         synthetic (dict, optional): If the two files are missing from
             ``data_root``, generate the synthetic twin there first with these
-            arguments of :func:`~cmim_dense.datasets.synthetic_nyudv2.\
+            arguments of :func:`~cmim_dense.datasets.synthetic.\
 generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
             ``seed``): the quickstart's data, read by the real loader. An
             existing set made with other parameters is refused. Defaults to
