@@ -20,9 +20,10 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
     ``data_root`` holds ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 / HDF5,
     2.8 GB, never loaded whole). The official split (795 train / 654 test
     frames) ships with the package; a ``splits.mat`` in ``data_root`` (or
-    ``split_file``) is read instead when present. The file layout is checked at construction (fields,
-    dtypes, shapes agreeing, split indices in range and disjoint); frame
-    contents (label range, non-finite depth) when a frame is loaded. Each
+    ``split_file``) is read instead when present. The file layout is
+    checked at construction (fields, dtypes, shapes agreeing, split
+    indices in range and disjoint); frame contents (label range, non-finite
+    depth) when a frame is loaded. Each
     process (DataLoader worker) opens its own handle on first use.
 
     Segmentation uses the raw labels (1..894) mapped to 40 classes (or 13)

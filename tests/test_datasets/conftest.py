@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from cmim_dense.datasets import (close_nyudv2_mat_files,
-                                 generate_synthetic_nyudv2, save_nyudv2_splits)
+from cmim_dense.datasets import generate_synthetic_nyudv2
+from cmim_dense.datasets.nyudv2_mat_file import close_nyudv2_mat_files
+from cmim_dense.datasets.nyudv2_splits import save_nyudv2_splits
 
 # public NYU Depth v2 metadata and one real frame (tests/data/README.md)
 REAL_DATA = Path(__file__).resolve().parents[1] / 'data'

@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 import scipy.io
 
-from cmim_dense.datasets import (MAP_40_TO_13, MAP_894_TO_40, NYU13_CLASSES,
-                                 NYU40_CLASSES, NYU894_NAMES,
-                                 SYNTHETIC_RAW_IDS, nyudv2_classes,
-                                 nyudv2_label_lut, nyudv2_palette)
+from cmim_dense.datasets import (NYU13_CLASSES, NYU40_CLASSES, nyudv2_classes,
+                                 nyudv2_palette)
+from cmim_dense.datasets.nyudv2_class_tables import (MAP_40_TO_13,
+                                                     MAP_894_TO_40,
+                                                     NYU894_NAMES,
+                                                     nyudv2_label_lut)
+from cmim_dense.datasets.synthetic import SYNTHETIC_RAW_IDS
 
 
 def _strings(cell: np.ndarray) -> list:

@@ -7,8 +7,8 @@ import pytest
 from mmseg.registry import DATASETS
 
 from cmim_dense.datasets import (NYU13_CLASSES, NYU40_CLASSES,
-                                 NYUDv2FormatError, load_nyudv2_splits,
-                                 nyudv2_label_lut)
+                                 NYUDv2FormatError, load_nyudv2_splits)
+from cmim_dense.datasets.nyudv2_class_tables import nyudv2_label_lut
 
 LOAD = [dict(type='LoadNYUDv2Image'), dict(type='LoadNYUDv2Annotations')]
 

@@ -7,7 +7,8 @@ import scipy.io
 from mmseg.registry import DATASETS
 
 from cmim_dense.datasets import (NYUDv2FormatError, convert_nyudv2_to_folders,
-                                 load_nyudv2_splits, save_nyudv2_splits)
+                                 load_nyudv2_splits)
+from cmim_dense.datasets.nyudv2_splits import save_nyudv2_splits
 from cmim_dense.datasets import nyudv2_splits
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from cmim_dense.datasets import NYU894_NAMES, NYUDv2MatWriter
+from cmim_dense.datasets.nyudv2_class_tables import NYU894_NAMES
+from cmim_dense.datasets.nyudv2_mat_writer import NYUDv2MatWriter
 from cmim_dense.datasets.synthetic import (generate_synthetic_nyudv2,
                                            render_synthetic_frame)
 
@@ -72,11 +73,9 @@ def test_exact_official_layout(quick_set):
     assert abs(len(train) / num - 795 / 1449) < 0.05
 
 
-
 def test_generation_is_fast(quick_set):
     # 64 frames at 120 x 160 take about 2 s on one core
     assert quick_set['seconds'] < 30
-
 
 
 def test_frames_stored_in_documented_orientation(quick_set):
@@ -92,7 +91,6 @@ def test_frames_stored_in_documented_orientation(quick_set):
         assert np.array_equal(file['instances'][5].T, frame['instance'])
 
 
-
 def test_same_seed_same_file_bytes(tmp_path):
     for name in ('a', 'b'):
         generate_synthetic_nyudv2(
@@ -100,7 +98,6 @@ def test_same_seed_same_file_bytes(tmp_path):
     for file in ('nyu_depth_v2_labeled.mat', 'splits.mat'):
         assert (tmp_path / 'a' / file).read_bytes() == \
             (tmp_path / 'b' / file).read_bytes()
-
 
 
 def test_existing_set_is_kept_or_refused(tmp_path):
@@ -118,13 +115,11 @@ def test_existing_set_is_kept_or_refused(tmp_path):
     ]
 
 
-
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match='2 frames'):
         generate_synthetic_nyudv2(str(tmp_path), num_frames=1)
     with pytest.raises(ValueError, match='train_fraction'):
         generate_synthetic_nyudv2(str(tmp_path), train_fraction=1.0)
-
 
 
 def test_writer_leaves_nothing_on_error(tmp_path):
@@ -140,7 +135,6 @@ def test_writer_leaves_nothing_on_error(tmp_path):
                                np.zeros((8, 8)), np.zeros((8, 8)),
                                np.zeros((8, 8)))
     assert list(tmp_path.iterdir()) == []
-
 
 
 def test_cli(tmp_path, capsys):
