@@ -18,7 +18,7 @@ from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
 
 import cmim_dense  # noqa: F401
-from cmim_dense.datasets.synthetic_nyudv2 import generate_synthetic_nyudv2
+from cmim_dense.datasets.synthetic import generate_synthetic_nyudv2
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / 'configs'

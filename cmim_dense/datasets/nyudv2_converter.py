@@ -1,4 +1,4 @@
-"""Convert the labeled ``.mat`` (+ ``splits.mat``) to the multi-task layout.
+"""Convert the labeled ``.mat`` (+ a split) to the multi-task layout.
 
 Output (read by :class:`NYUDv2FolderDataset`)::
 
@@ -30,7 +30,7 @@ from mmengine.utils import ProgressBar
 from .nyudv2_class_tables import MAP_894_TO_40
 from .nyudv2_format_error import NYUDv2FormatError
 from .nyudv2_mat_file import NYUDv2MatFile
-from .nyudv2_splits import load_nyudv2_splits
+from .nyudv2_splits import default_nyudv2_split_file, load_nyudv2_splits
 
 MARKER = '.nyudv2_convert.json'
 _TMP_TAG = '.tmp-'
@@ -93,19 +93,25 @@ def _encode(img: np.ndarray, ext: str) -> bytes:
     return buf.tobytes()
 
 
-def _source_id(mat_path: str, split_file: str, options: dict) -> dict:
+def _source_id(mat_path: str, split_file: Optional[str],
+               options: dict) -> dict:
     """Identify a conversion (source files and options) for resuming.
 
     Args:
         mat_path (str): Labeled ``.mat``.
-        split_file (str): Split file.
+        split_file (str, optional): Split file; None for the packaged split.
         options (dict): Conversion options.
 
     Returns:
         dict: JSON-able identity.
     """
     ident = dict(options)
-    for key, path in (('mat', mat_path), ('splits', split_file)):
+    sources = [('mat', mat_path)]
+    if split_file is None:
+        ident['splits'] = 'packaged'
+    else:
+        sources.append(('splits', split_file))
+    for key, path in sources:
         stat = os.stat(path)
         ident[key] = dict(
             path=osp.abspath(path), size=stat.st_size, mtime=stat.st_mtime)
@@ -124,8 +130,9 @@ def convert_nyudv2_to_folders(mat_path: str,
     Args:
         mat_path (str): ``nyu_depth_v2_labeled.mat``.
         out_dir (str): Output folder.
-        split_file (str, optional): ``splits.mat``; defaults to the one
-            beside ``mat_path``.
+        split_file (str, optional): ``splits.mat``. Defaults to None: the
+            one beside ``mat_path`` if it exists, else the official split
+            carried by the package.
         img_format (str): ``'png'`` (lossless, default) or ``'jpg'``.
         depth_source (str): ``'depths'`` (in-painted, default) or
             ``'rawDepths'``.
@@ -145,7 +152,8 @@ def convert_nyudv2_to_folders(mat_path: str,
         raise ValueError(f"depth_source must be 'depths' or 'rawDepths', "
                          f'got {depth_source!r}')
     if split_file is None:
-        split_file = osp.join(osp.dirname(osp.abspath(mat_path)), 'splits.mat')
+        split_file = default_nyudv2_split_file(
+            osp.dirname(osp.abspath(mat_path)))
     # check everything before writing anything
     mat = NYUDv2MatFile(mat_path, ('images', 'labels', depth_source))
     splits = load_nyudv2_splits(split_file, mat.num_frames)

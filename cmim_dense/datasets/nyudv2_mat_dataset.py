@@ -1,4 +1,4 @@
-"""NYUD-v2 from the official ``nyu_depth_v2_labeled.mat`` + ``splits.mat``."""
+"""NYUD-v2 from the official ``nyu_depth_v2_labeled.mat`` (+ a split)."""
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -7,8 +7,8 @@ import numpy as np
 from cmim_dense.registry import DATASETS
 from .nyudv2_base_dataset import BaseNYUDv2Dataset
 from .nyudv2_mat_file import NYUDv2MatFile
-from .nyudv2_splits import load_nyudv2_splits
-from .synthetic_nyudv2 import generate_synthetic_nyudv2
+from .nyudv2_splits import default_nyudv2_split_file, load_nyudv2_splits
+from .synthetic import generate_synthetic_nyudv2
 
 DEPTH_SOURCES = ('depths', 'rawDepths')
 
@@ -18,10 +18,12 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
     """The official labeled set, read lazily frame by frame with h5py.
 
     ``data_root`` holds ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 / HDF5,
-    2.8 GB, never loaded whole) and ``splits.mat`` (795 train / 654 test
-    frames, 1-based). The file layout is checked at construction (fields,
-    dtypes, shapes agreeing, split indices in range and disjoint); frame
-    contents (label range, non-finite depth) when a frame is loaded. Each
+    2.8 GB, never loaded whole). The official split (795 train / 654 test
+    frames) ships with the package; a ``splits.mat`` in ``data_root`` (or
+    ``split_file``) is read instead when present. The file layout is
+    checked at construction (fields, dtypes, shapes agreeing, split
+    indices in range and disjoint); frame contents (label range, non-finite
+    depth) when a frame is loaded. Each
     process (DataLoader worker) opens its own handle on first use.
 
     Segmentation uses the raw labels (1..894) mapped to 40 classes (or 13)
@@ -45,14 +47,16 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
                     'sample_idx'))])
 
     Args:
-        data_root (str): Folder of the two files.
+        data_root (str): Folder of the labeled file (and of a split file).
         split (str, optional): ``'train'``, ``'test'`` (``'val'`` is an
             alias) or None for every frame in file order (no split file
             needed). Defaults to ``'train'``.
         mat_file (str): Labeled set, relative to ``data_root``. Defaults to
             ``'nyu_depth_v2_labeled.mat'``.
-        split_file (str): Split file, relative to ``data_root``. Defaults
-            to ``'splits.mat'``.
+        split_file (str, optional): Split file, relative to ``data_root``
+            unless absolute. Defaults to None: ``data_root/splits.mat`` if it
+            exists (the synthetic twin writes one), else the official split
+            carried by the package (1449-frame labeled set only).
         tasks (Sequence[str]): Subset of ``('seg', 'depth')``.
         num_classes (int): 40 or 13. Defaults to 40.
         depth_source (str): ``'depths'`` or ``'rawDepths'``. Defaults to
@@ -60,7 +64,7 @@ class NYUDv2MatDataset(BaseNYUDv2Dataset):
         with_instances (bool): Also load ``instances``. Defaults to False.
         synthetic (dict, optional): If the two files are missing from
             ``data_root``, generate the synthetic twin there first with these
-            arguments of :func:`~cmim_dense.datasets.synthetic_nyudv2.\
+            arguments of :func:`~cmim_dense.datasets.synthetic.\
 generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
             ``seed``): the quickstart's data, read by the real loader. An
             existing set made with other parameters is refused. Defaults to
@@ -73,7 +77,7 @@ generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
                  data_root: str = '',
                  split: Optional[str] = 'train',
                  mat_file: str = 'nyu_depth_v2_labeled.mat',
-                 split_file: str = 'splits.mat',
+                 split_file: Optional[str] = None,
                  tasks: Sequence[str] = ('seg', 'depth'),
                  num_classes: int = 40,
                  depth_source: str = 'depths',
@@ -122,7 +126,7 @@ generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
         generating at once end with the same files.
         """
         if self.mat_file != 'nyu_depth_v2_labeled.mat' or \
-                self.split_file != 'splits.mat':
+                self.split_file not in (None, 'splits.mat'):
             raise ValueError('synthetic= writes the default file names; '
                              'do not set mat_file/split_file with it')
         generate_synthetic_nyudv2(osp.dirname(mat_path), **self.synthetic)
@@ -141,7 +145,9 @@ generate_synthetic_nyudv2` (``num_frames``, ``height``, ``width``,
         if self.split is None:
             frames = np.arange(mat.num_frames)
         else:
-            split_path = self._path(self.split_file)
+            split_path = (
+                self._path(self.split_file) if self.split_file is not None
+                else default_nyudv2_split_file(self.data_root))
             frames = load_nyudv2_splits(split_path, mat.num_frames)[self.split]
         data_list = []
         for frame in frames.tolist():

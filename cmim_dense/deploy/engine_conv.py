@@ -16,7 +16,7 @@ from cmim_dense.models.quantizers.noise_adaptation import NoiseAdaptation
 from cmim_dense.models.quantizers.output_scales import (ChannelScale,
                                                         GammaScale, XNORScale)
 from cmim_dense.models.utils.binary_packing import _split_weight
-from cmim_dense.ops import bitconv2d, pack_weight, tap_sums
+from cmim_dense.ops.bitconv import bitconv2d, pack_weight, tap_sums
 
 ActSpec = Optional[Tuple]
 

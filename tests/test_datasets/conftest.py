@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from cmim_dense.datasets import (close_nyudv2_mat_files,
-                                 generate_synthetic_nyudv2, save_nyudv2_splits)
+from cmim_dense.datasets import generate_synthetic_nyudv2
+from cmim_dense.datasets.nyudv2_mat_file import close_nyudv2_mat_files
+from cmim_dense.datasets.nyudv2_splits import save_nyudv2_splits
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data'
+# public NYU Depth v2 metadata and one real frame (tests/data/README.md)
+REAL_DATA = Path(__file__).resolve().parents[1] / 'data'
 
 # the quickstart's scale: 64 frames at 120 x 160
 QUICK = dict(num_frames=64, height=120, width=160, seed=0)
@@ -26,16 +28,13 @@ def _mmseg_scope_and_fresh_handles():
 
 
 @pytest.fixture(scope='session')
-def shared_data() -> Path:
-    """The real NYUD-v2 metadata (``../shared/data`` beside the checkout).
+def real_data() -> Path:
+    """The real NYUD-v2 metadata and frame carried in ``tests/data``.
 
     Returns:
-        Path: The folder.
+        Path: The folder (``nyuv2/`` and ``mmseg_pseudo_nyu/``).
     """
-    if not (SHARED_DATA / 'nyuv2' / 'splits.mat').is_file():
-        pytest.skip(f'real NYUD-v2 metadata not found at {SHARED_DATA} '
-                    '(CI provides ../shared beside the checkout)')
-    return SHARED_DATA
+    return REAL_DATA
 
 
 @pytest.fixture(scope='session')

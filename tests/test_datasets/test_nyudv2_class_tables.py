@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 import scipy.io
 
-from cmim_dense.datasets import (MAP_40_TO_13, MAP_894_TO_40, NYU13_CLASSES,
-                                 NYU40_CLASSES, NYU894_NAMES,
-                                 SYNTHETIC_RAW_IDS, nyudv2_classes,
-                                 nyudv2_label_lut, nyudv2_palette)
+from cmim_dense.datasets import (NYU13_CLASSES, NYU40_CLASSES, nyudv2_classes,
+                                 nyudv2_palette)
+from cmim_dense.datasets.nyudv2_class_tables import (MAP_40_TO_13,
+                                                     MAP_894_TO_40,
+                                                     NYU894_NAMES,
+                                                     nyudv2_label_lut)
+from cmim_dense.datasets.synthetic import SYNTHETIC_RAW_IDS
 
 
 def _strings(cell: np.ndarray) -> list:
@@ -21,8 +24,8 @@ def _strings(cell: np.ndarray) -> list:
     return [str(item[0]) for item in cell.ravel()]
 
 
-def test_tables_equal_real_mapping_files(shared_data):
-    nyu = shared_data / 'nyuv2'
+def test_tables_equal_real_mapping_files(real_data):
+    nyu = real_data / 'nyuv2'
     map40 = scipy.io.loadmat(str(nyu / 'classMapping40.mat'))
     assert MAP_894_TO_40 == tuple(map40['mapClass'].ravel().tolist())
     assert len(MAP_894_TO_40) == 894
@@ -69,8 +72,8 @@ def test_classes_and_palettes():
         assert all(0 <= v <= 255 for c in palette for v in c)
 
 
-def test_synthetic_raw_ids_map_to_their_classes(shared_data):
-    map40 = scipy.io.loadmat(str(shared_data / 'nyuv2' / 'classMapping40.mat'))
+def test_synthetic_raw_ids_map_to_their_classes(real_data):
+    map40 = scipy.io.loadmat(str(real_data / 'nyuv2' / 'classMapping40.mat'))
     real_map = map40['mapClass'].ravel()
     real_names = _strings(map40['allClassName'])
     real_40 = _strings(map40['className'])

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmim_dense.datasets import (NYUDv2FormatError, NYUDv2MatDataset,
-                                 close_nyudv2_mat_files, load_nyudv2_splits)
+                                 load_nyudv2_splits)
+from cmim_dense.datasets.nyudv2_mat_file import close_nyudv2_mat_files
 from cmim_dense.datasets.transforms import (LoadNYUDv2Annotations,
                                             LoadNYUDv2Image)
 

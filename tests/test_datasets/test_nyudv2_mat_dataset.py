@@ -7,8 +7,8 @@ import pytest
 from mmseg.registry import DATASETS
 
 from cmim_dense.datasets import (NYU13_CLASSES, NYU40_CLASSES,
-                                 NYUDv2FormatError, load_nyudv2_splits,
-                                 nyudv2_label_lut)
+                                 NYUDv2FormatError, load_nyudv2_splits)
+from cmim_dense.datasets.nyudv2_class_tables import nyudv2_label_lut
 
 LOAD = [dict(type='LoadNYUDv2Image'), dict(type='LoadNYUDv2Annotations')]
 
@@ -104,6 +104,9 @@ def test_missing_files(tiny_set, tmp_path):
     root = _copy(tiny_set, tmp_path / 'copy')
     (root / 'splits.mat').unlink()
     with pytest.raises(NYUDv2FormatError, match='split file not found'):
+        _build(root, split_file='splits.mat')
+    # no split file given or beside: the packaged one, for 1449 frames only
+    with pytest.raises(NYUDv2FormatError, match='1449-frame labeled set'):
         _build(root)
     assert len(_build(root, split=None)) == 6  # no split file needed
 

@@ -12,12 +12,9 @@ LOAD = [dict(type='LoadNYUDv2Image'), dict(type='LoadNYUDv2Annotations')]
 
 
 @pytest.fixture
-def pseudo_nyu(shared_data):
+def pseudo_nyu(real_data):
     """The real frame in mmseg's monocular-depth layout."""
-    root = shared_data / 'mmseg_pseudo_nyu'
-    if not (root / 'images').is_dir():
-        pytest.skip(f'{root} not found')
-    return root
+    return real_data / 'mmseg_pseudo_nyu'
 
 
 def test_real_frame_depth_in_metres(pseudo_nyu):

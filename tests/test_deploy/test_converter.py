@@ -8,9 +8,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from cmim_dense.deploy import (EngineBasicBlock, EngineConv2d,
-                               EngineReActBlock, UnsupportedLayerError,
+from cmim_dense.deploy import (EngineConv2d, UnsupportedLayerError,
                                convert_to_engine)
+from cmim_dense.deploy.engine_blocks import EngineBasicBlock, EngineReActBlock
 from cmim_dense.models.layers import BinaryConv2d
 from cmim_dense.registry import MODELS
 

@@ -8,7 +8,8 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner.checkpoint import save_checkpoint
 
-from cmim_dense.engine import AtomicCheckpointHook, AtomicLocalBackend
+from cmim_dense.engine import AtomicCheckpointHook
+from cmim_dense.engine.hooks.atomic_checkpoint_hook import AtomicLocalBackend
 from cmim_dense.engine.hooks.atomic_checkpoint_hook import (ATOMIC_BACKEND,
                                                             atomic_write)
 

@@ -11,8 +11,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from cmim_dense.engine import (AtomicLocalBackend, NonFiniteError,
-                               NonFiniteGuardOptimWrapper)
+from cmim_dense.engine import NonFiniteError, NonFiniteGuardOptimWrapper
+from cmim_dense.engine.hooks.atomic_checkpoint_hook import AtomicLocalBackend
 
 CONFIG = (
     Path(__file__).resolve().parents[1] / 'data' / 'configs' / 'tiny_seg.py')

@@ -14,8 +14,8 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from cmim_dense.deploy import (EngineBasicBlock, load_deploy_model,
-                               predict_image)
+from cmim_dense.deploy import load_deploy_model, predict_image
+from cmim_dense.deploy.engine_blocks import EngineBasicBlock
 from cmim_dense.models.utils import pack_checkpoint
 from cmim_dense.models.utils.binary_packing import packable_layers
 from cmim_dense.registry import MODELS

@@ -71,7 +71,7 @@ def _free_port() -> int:
 def test_quickstart_two_cpu_processes(tmp_path):
     options = tiny_options(tmp_path / 'data', tmp_path / 'work', iters=2)
     # generate the data once, so that both ranks only read it
-    from cmim_dense.datasets.synthetic_nyudv2 import generate_synthetic_nyudv2
+    from cmim_dense.datasets.synthetic import generate_synthetic_nyudv2
     generate_synthetic_nyudv2(str(tmp_path / 'data'), **SYNTHETIC)
     args = [f'{k}={v}' for k, v in options.items()]
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),

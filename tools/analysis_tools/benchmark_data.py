@@ -78,7 +78,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='NYUD-v2 train pipeline throughput per worker')
     parser.add_argument(
         '--data-root',
-        help='folder with nyu_depth_v2_labeled.mat and splits.mat '
+        help='folder with nyu_depth_v2_labeled.mat (and splits.mat, else the '
+        'packaged official split) '
         '(default: a synthetic set in a temporary folder)')
     parser.add_argument(
         '--folder-root',

@@ -23,7 +23,7 @@ if importlib.util.find_spec('cmim_dense') is None:  # run from a checkout
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from cmim_dense.datasets.synthetic_nyudv2 import (  # noqa: E402
+from cmim_dense.datasets.synthetic import (  # noqa: E402
     TRAIN_FRACTION, generate_synthetic_nyudv2)
 
 

@@ -6,8 +6,9 @@ Usage::
         [--splits splits.mat] [--img-format png|jpg]
         [--depth-source depths|rawDepths] [--overwrite] [--no-progress]
 
-``MAT`` is ``nyu_depth_v2_labeled.mat``; ``splits.mat`` defaults to the one
-beside it. ``OUT_DIR`` receives ``images/<id>.png``, ``segmentation/<id>.png``
+``MAT`` is ``nyu_depth_v2_labeled.mat``; the split is ``--splits``, else a
+``splits.mat`` beside ``MAT``, else the official split carried by the
+package. ``OUT_DIR`` receives ``images/<id>.png``, ``segmentation/<id>.png``
 (0 void, 1..40), ``depth/<id>.npy`` (float32 metres) and
 ``gt_sets/{train,val}.txt`` (795 / 654 ids), which ``NYUDv2FolderDataset``
 reads. Files are written atomically; an interrupted run resumes when started
@@ -45,7 +46,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('mat', help='nyu_depth_v2_labeled.mat')
     parser.add_argument('out_dir', help='output folder')
     parser.add_argument(
-        '--splits', help='splits.mat (default: beside MAT)', default=None)
+        '--splits',
+        help='splits.mat (default: the one beside MAT if any, else the '
+        'official split carried by the package)',
+        default=None)
     parser.add_argument(
         '--img-format',
         choices=('png', 'jpg'),

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from mmengine.logging import MessageHub
 from torch import nn
 
-from cmim_dense.engine.hooks import BackboneInitHook, backbone_init_sources
+from cmim_dense.engine.hooks import BackboneInitHook
+from cmim_dense.engine.hooks.backbone_init_hook import backbone_init_sources
 from cmim_dense.engine.hooks import backbone_init_hook as hook_module
 
 
@@ -31,19 +32,21 @@ def _model(backbone_init, teacher_init=None):
 def _run(model, load_from=None, monkeypatch=None):
     logs = []
     monkeypatch.setattr(
-        hook_module, 'print_log',
+        hook_module,
+        'print_log',
         lambda msg, logger=None, level=logging.INFO: logs.append(
             (level, str(msg))))
     hub = MessageHub.get_instance('test_backbone_init_hook')
-    runner = SimpleNamespace(model=model, message_hub=hub,
-                             _load_from=load_from)
+    runner = SimpleNamespace(
+        model=model, message_hub=hub, _load_from=load_from)
     BackboneInitHook().before_train(runner)
     return logs, hub.get_info('backbone_init')
 
 
 def test_sources_skip_the_teacher():
-    model = _model(dict(type='PretrainedBackbone', checkpoint='c.pth'),
-                   dict(type='Pretrained', checkpoint='t.pth'))
+    model = _model(
+        dict(type='PretrainedBackbone', checkpoint='c.pth'),
+        dict(type='Pretrained', checkpoint='t.pth'))
     assert backbone_init_sources(model) == {
         'architecture.backbone': 'checkpoint:c.pth'
     }
@@ -51,8 +54,10 @@ def test_sources_skip_the_teacher():
 
 def test_checkpoint_is_logged_and_recorded(monkeypatch):
     logs, record = _run(
-        _model([dict(type='Kaiming'),
-                dict(type='PretrainedBackbone', checkpoint='c.pth')]),
+        _model([
+            dict(type='Kaiming'),
+            dict(type='PretrainedBackbone', checkpoint='c.pth')
+        ]),
         monkeypatch=monkeypatch)
     assert record == {'architecture.backbone': 'checkpoint:c.pth'}
     assert logs == [(logging.INFO,
@@ -69,8 +74,8 @@ def test_scratch_is_loud(monkeypatch):
 
 
 def test_scratch_with_load_from_says_where_weights_come_from(monkeypatch):
-    logs, record = _run(_model(None), load_from='run/iter_4000.pth',
-                        monkeypatch=monkeypatch)
+    logs, record = _run(
+        _model(None), load_from='run/iter_4000.pth', monkeypatch=monkeypatch)
     assert record['load_from'] == 'run/iter_4000.pth'
     ((level, message), ) = logs
     assert level == logging.WARNING and 'load_from=run/iter_4000.pth' in \

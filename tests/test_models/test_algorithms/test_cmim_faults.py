@@ -24,7 +24,7 @@ from test_cmim import ARCH, NUM_CLASSES, batch, build
 from torch import nn
 
 from cmim_dense.models.layers import BinaryConv2d
-from cmim_dense.models.losses import info_nce_loss
+from cmim_dense.models.losses.cmim_nce_loss import info_nce_loss
 from cmim_dense.models.quantizers.base import ProgressDependent
 from cmim_dense.models.quantizers.binarizers import available_binarizers
 from cmim_dense.models.utils.activation_recorder import ActivationRecorder

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from cmim_dense.models.algorithms import gather_locations, sample_locations
+from cmim_dense.models.algorithms.location_sampler import (gather_locations,
+                                                           sample_locations)
 
 from test_cmim import ARCH, batch  # noqa: E402  (the tiny segmentor)
 

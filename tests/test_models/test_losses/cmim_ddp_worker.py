@@ -10,8 +10,9 @@ from mmengine.logging import MMLogger
 from torch import nn
 
 from cmim_dense.engine.hooks import CMIMMemoryHook
-from cmim_dense.models.losses import CMIMNCELoss, ContrastMemory, \
-    info_nce_loss
+from cmim_dense.models.losses import CMIMNCELoss
+from cmim_dense.models.losses.cmim_nce_loss import info_nce_loss
+from cmim_dense.models.losses.contrast_memory import ContrastMemory
 
 BANK_SIZE = 6
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from cmim_ddp_worker import critic, global_embeddings, memory_bank
 
-from cmim_dense.models.losses import info_nce_loss
+from cmim_dense.models.losses.cmim_nce_loss import info_nce_loss
 
 HERE = osp.dirname(osp.abspath(__file__))
 

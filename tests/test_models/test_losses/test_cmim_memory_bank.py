@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cmim_dense.models.losses import (CMIMNCELoss, ContrastMemory,
-                                      crd_nce_loss)
+from cmim_dense.models.losses import CMIMNCELoss
+from cmim_dense.models.losses.cmim_nce_loss import crd_nce_loss
+from cmim_dense.models.losses.contrast_memory import ContrastMemory
 from cmim_dense.models.losses import contrast_memory as contrast_memory_mod
 
 

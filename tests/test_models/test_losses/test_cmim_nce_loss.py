@@ -5,8 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cmim_dense.models.losses import (CMIMNCELoss, ContrastMemory,
-                                      info_nce_loss)
+from cmim_dense.models.losses import CMIMNCELoss
+from cmim_dense.models.losses.cmim_nce_loss import info_nce_loss
+from cmim_dense.models.losses.contrast_memory import ContrastMemory
 
 
 def explicit_info_nce(zb, zf, tau):

@@ -7,7 +7,8 @@ from tiny_dense_models import (PixelwiseBackbone, build_depth_estimator,
                                build_multi_task, make_samples,
                                randomize_regressors)
 
-from cmim_dense.models.segmentors import DenseInferenceMixin
+from cmim_dense.models.segmentors.dense_inference_mixin import \
+    DenseInferenceMixin
 
 
 def _pixelwise_depth_model(**test_cfg):

@@ -8,7 +8,7 @@ import cmim_dense
 from cmim_dense.models import binarize_modules
 from cmim_dense.models.layers import BinaryConv2d, BinaryLinear
 from cmim_dense.models.quantizers import ROLES
-from cmim_dense.models.utils import DEFAULT_KEEP_FP
+from cmim_dense.models.utils.binarize_modules import DEFAULT_KEEP_FP
 
 
 class CustomConv(nn.Conv2d):

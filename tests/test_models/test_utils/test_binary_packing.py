@@ -6,8 +6,8 @@ from torch import nn
 import cmim_dense
 from cmim_dense.models import BinaryConv2d, BinaryLinear
 from cmim_dense.models.utils import (is_packed_checkpoint,
-                                     load_packed_checkpoint, pack_checkpoint,
-                                     pack_state_dict)
+                                     load_packed_checkpoint, pack_checkpoint)
+from cmim_dense.models.utils.binary_packing import pack_state_dict
 from cmim_dense.models.utils.binary_packing import pack_signs, unpack_signs
 
 
