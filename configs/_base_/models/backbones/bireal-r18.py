@@ -1,6 +1,9 @@
 # Bi-Real ResNet-18 (real-valued shortcut around every binary conv, pooled FP
-# downsample), output stride 8.
+# downsample), output stride 8: replaces the default backbone (_delete_); a
+# leaf applies it with model = dict(backbone={{_base_.backbone}}). Same stage
+# widths as IR-Net ResNet-18 (512 / 256).
 backbone = dict(
+    _delete_=True,
     type='BiRealResNet',
     depth=18,
     binarizer='bireal',
@@ -17,6 +20,3 @@ backbone = dict(
         source=('the ImageNet Bi-Real-Net 18 of its authors, converted by '
                 'tools/model_converters/bnn2cmim.py --arch bireal-r18 '
                 '(see docs/pretrained.md)')))
-# channels of stage 4 (decode head input) and stage 3 (auxiliary head input)
-head_in_channels = 512
-aux_in_channels = 256
