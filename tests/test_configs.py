@@ -251,7 +251,8 @@ def test_every_protocol_leaf_starts_from_imagenet_weights():
 ANCHORS = dict(
     seg='deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py',
     depth='deeplabv3_irnet-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py',
-    multitask='deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-multitask.py')
+    multitask=('deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-'
+               'multitask.py'))
 
 
 def _base_list(path: Path) -> list:

@@ -1,5 +1,6 @@
-# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights), output stride 8:
-# the multitask anchor with another backbone.
+# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights), output
+# stride 8: the multi-task anchor (the first _base_ entry) with another
+# backbone.
 _base_ = [
     './deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-multitask.py',
     '../_base_/models/backbones/bireal-r18.py',

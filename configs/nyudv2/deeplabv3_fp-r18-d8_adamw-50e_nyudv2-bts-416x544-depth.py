@@ -1,6 +1,6 @@
 # DeepLabV3 on FP ResNet-18 (IR-Net ResNet-18 with FP convs; torchvision
-# ImageNet weights), output stride 8:
-# the depth anchor with another backbone.
+# ImageNet weights), output stride 8: the monocular-depth anchor (the first
+# _base_ entry) with another backbone.
 _base_ = [
     './deeplabv3_irnet-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py',
     '../_base_/models/backbones/fp-r18.py',

@@ -1,5 +1,6 @@
 # DeepLabV3 on ReActNet-A (its authors' ImageNet weights), output stride 8:
-# the seg anchor with another backbone (wider: the heads' in_channels too).
+# the segmentation anchor (the first _base_ entry) with another backbone
+# (wider: the heads' in_channels too).
 _base_ = [
     './deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py',
     '../_base_/models/backbones/reactnet-a.py',

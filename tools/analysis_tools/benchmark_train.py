@@ -15,9 +15,10 @@ resident set minus the libraries' resident set before the model is built).
 
 ``--suite`` runs the standard comparison on DeepLabV3 / ResNet-18 at output
 stride 8, the models of the segmentation leaves of ``configs/nyudv2/``
-(stepped with the tool's SGD, not their guarded Adam): FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM in its
-in-batch (latent, pooled) form, its FP-teacher form and its pixel form (the
-same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp``,
+(stepped with the tool's SGD, not their guarded Adam): FP ResNet-18, IR-Net
+ResNet-18 and IR-Net ResNet-18 + CMIM in its in-batch (latent, pooled) form,
+its FP-teacher form and its pixel form (the same BNN wrapped by ``CMIM``),
+and reports ``bnn_over_fp``,
 ``cmim_overhead``, ``cmim_teacher_overhead`` and ``cmim_pixel_overhead``
 (BNN + CMIM step time over BNN step time; with ``--memory`` also the
 ``*_memory_overhead`` ratios of peak memory) and ``data_fps``: frames per
