@@ -2,6 +2,7 @@
 (tiny stand-ins) and trains one step on a tiny input; every dataset config
 loads a sample of tiny data in its layout through its pipelines (new configs
 are covered automatically)."""
+import ast
 import copy
 import json
 from pathlib import Path
@@ -243,6 +244,45 @@ def test_every_protocol_leaf_starts_from_imagenet_weights():
         assert init is not None and init.type == 'PretrainedBackbone', path
         assert init.checkpoint.startswith('checkpoints/'), path
         assert init.source, path
+
+
+# per task the anchor leaf: the only one that lists the model, dataset,
+# schedule and runtime bases (configs/README.md, "Anchors and leaves")
+ANCHORS = dict(
+    seg='deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py',
+    depth='deeplabv3_irnet-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py',
+    multitask=('deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-'
+               'multitask.py'))
+
+
+def _base_list(path: Path) -> list:
+    """The literal ``_base_`` list of a config file."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == '_base_':
+            bases = ast.literal_eval(node.value)
+            return [bases] if isinstance(bases, str) else list(bases)
+    return []
+
+
+def test_nyudv2_leaves_inherit_their_task_anchor():
+    """Every other NYUD-v2 leaf reaches its task's anchor through leaves of
+    the same recipe and adds at most a backbone base file."""
+    folder = CONFIG_DIR / 'nyudv2'
+    for task, anchor in ANCHORS.items():
+        assert [Path(b).parent.name for b in _base_list(folder / anchor)] == [
+            'models', 'datasets', 'schedules', '_base_'], task
+    for path in sorted(folder.glob('*.py')):
+        if path.name in ANCHORS.values():
+            continue
+        parent, *others = _base_list(path)
+        recipe = '_'.join(path.name.split('_')[-2:])
+        assert parent.startswith('./') and parent.endswith(recipe), path
+        assert all(
+            b.startswith('../_base_/models/backbones/') for b in others), path
+        chain = path
+        while chain.name not in ANCHORS.values():
+            chain = folder / _base_list(chain)[0]
+        assert chain.name.endswith(recipe), path
 
 
 @pytest.fixture(scope='module')

@@ -1,13 +1,8 @@
-# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights),
-# output stride 8: NYUD-v2 segmentation (40 classes)
-# + depth, the multi-task protocol (MTL-PyTorch's 2-task baseline)
-# (configs/README.md, docs/nyudv2_protocols.md).
+# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights), output
+# stride 8: the multi-task anchor (the first _base_ entry) with another
+# backbone.
 _base_ = [
-    '../_base_/protocols/nyudv2_multitask_mtl.py',
-    '../_base_/models/backbones/bireal-r18.py',  # swap the backbone here
+    './deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-multitask.py',
+    '../_base_/models/backbones/bireal-r18.py',
 ]
-model = dict(
-    backbone={{_base_.backbone}},
-    heads=dict(
-        seg=dict(in_channels={{_base_.head_in_channels}}),
-        depth=dict(in_channels={{_base_.head_in_channels}})))
+model = dict(backbone={{_base_.backbone}})

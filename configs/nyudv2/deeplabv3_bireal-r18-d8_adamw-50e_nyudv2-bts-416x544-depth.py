@@ -1,11 +1,8 @@
-# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights),
-# output stride 8: NYUD-v2 monocular depth, the
-# BTS protocol
-# (configs/README.md, docs/nyudv2_protocols.md).
+# DeepLabV3 on Bi-Real ResNet-18 (its authors' ImageNet weights), output
+# stride 8: the monocular-depth anchor (the first _base_ entry) with another
+# backbone.
 _base_ = [
-    '../_base_/protocols/nyudv2_depth_bts.py',
-    '../_base_/models/backbones/bireal-r18.py',  # swap the backbone here
+    './deeplabv3_irnet-r18-d8_adamw-50e_nyudv2-bts-416x544-depth.py',
+    '../_base_/models/backbones/bireal-r18.py',
 ]
-model = dict(
-    backbone={{_base_.backbone}},
-    decode_head=dict(in_channels={{_base_.head_in_channels}}))
+model = dict(backbone={{_base_.backbone}})

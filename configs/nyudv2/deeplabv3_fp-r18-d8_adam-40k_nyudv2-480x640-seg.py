@@ -1,12 +1,8 @@
-# DeepLabV3 on FP ResNet-18 (IR-Net ResNet-18, FP convs; torchvision ImageNet weights),
-# output stride 8: NYUD-v2 40-class segmentation,
-# the segmentation protocol (ours, mmseg conventions)
-# (configs/README.md, docs/nyudv2_protocols.md).
+# DeepLabV3 on FP ResNet-18 (IR-Net ResNet-18 with FP convs; torchvision
+# ImageNet weights), output stride 8: the segmentation anchor (the first
+# _base_ entry) with another backbone.
 _base_ = [
-    '../_base_/protocols/nyudv2_seg.py',
-    '../_base_/models/backbones/fp-r18.py',  # swap the backbone here
+    './deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py',
+    '../_base_/models/backbones/fp-r18.py',
 ]
-model = dict(
-    backbone={{_base_.backbone}},
-    decode_head=dict(in_channels={{_base_.head_in_channels}}),
-    auxiliary_head=dict(in_channels={{_base_.aux_in_channels}}))
+model = dict(backbone={{_base_.backbone}})

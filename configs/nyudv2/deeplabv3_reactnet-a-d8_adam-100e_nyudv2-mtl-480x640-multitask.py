@@ -1,10 +1,9 @@
-# DeepLabV3 on ReActNet-A (its authors' ImageNet weights),
-# output stride 8: NYUD-v2 segmentation (40 classes)
-# + depth, the multi-task protocol (MTL-PyTorch's 2-task baseline)
-# (configs/README.md, docs/nyudv2_protocols.md).
+# DeepLabV3 on ReActNet-A (its authors' ImageNet weights), output stride 8:
+# the multi-task anchor (the first _base_ entry) with another backbone
+# (wider: the heads' in_channels too).
 _base_ = [
-    '../_base_/protocols/nyudv2_multitask_mtl.py',
-    '../_base_/models/backbones/reactnet-a.py',  # swap the backbone here
+    './deeplabv3_irnet-r18-d8_adam-100e_nyudv2-mtl-480x640-multitask.py',
+    '../_base_/models/backbones/reactnet-a.py',
 ]
 model = dict(
     backbone={{_base_.backbone}},

@@ -43,8 +43,9 @@ def test_teacher_candidate_gets_a_stand_in_checkpoint(tmp_path):
     """A teacher config without its checkpoint is timed with an untrained
     teacher; the memory probe (a fresh process) gets the same options."""
     tool = load_tool()
-    config = str(TOOL.parents[2] / 'configs' / 'binary_backbones' /
-                 'deeplabv3_irnet-r18-d8_cmim-teacher_nyudv2-40.py')
+    config = str(
+        TOOL.parents[2] / 'configs' / 'nyudv2' /
+        'deeplabv3_irnet-r18-d8_cmim-teacher_adam-40k_nyudv2-480x640-seg.py')
     options = tool.stand_in_teacher(config, {}, str(tmp_path))
     assert Path(options['model.teacher.checkpoint']).is_file()
     assert tool.stand_in_teacher(config, options,
@@ -57,9 +58,27 @@ def test_teacher_candidate_gets_a_stand_in_checkpoint(tmp_path):
 def test_memory_probe_reports_peak():
     """The probe runs in a fresh process, as ``--memory`` runs it."""
     tool = load_tool()
-    config = TOOL.parents[2] / 'configs' / 'binary_backbones' / \
-        'deeplabv3_irnet-r18-d8_nyudv2-40.py'
+    config = TOOL.parents[2] / 'configs' / 'nyudv2' / \
+        'deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py'
     args = tool.parse_args(
         ['--suite', '--batch-size', '2', '--shape', '32', '32'])
     peak = tool.measure_memory(str(config), args)
     assert peak > 0
+
+
+def test_suite_candidates_step_with_the_tools_sgd():
+    """The suite's leaves are full training configs; their candidates still
+    step with the tool's SGD (the protocol's guarded Adam is dropped)."""
+    tool = load_tool()
+    args = tool.parse_args(
+        ['--suite', '--batch-size', '1', '--shape', '32', '32'])
+    seen = {}
+    tool._run = lambda args, configs, options: seen.update(
+        configs=configs, options=options)
+    tool.run(args)
+    assert set(seen['configs']) == set(tool.SUITE)
+    assert all(Path(c).is_file() for c in seen['configs'].values())
+    assert all(o['optim_wrapper'] is None for o in seen['options'].values())
+    bnn = tool.Candidate('bnn', seen['configs']['bnn'], args,
+                         seen['options']['bnn'])
+    assert type(bnn.optim_wrapper.optimizer).__name__ == 'SGD'

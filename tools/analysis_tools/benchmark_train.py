@@ -14,9 +14,11 @@ of training steps in a fresh subprocess (CUDA: peak allocated; CPU: peak
 resident set minus the libraries' resident set before the model is built).
 
 ``--suite`` runs the standard comparison on DeepLabV3 / ResNet-18 at output
-stride 8: FP ResNet-18, IR-Net ResNet-18 and IR-Net ResNet-18 + CMIM in its
-in-batch (latent, pooled) form, its FP-teacher form and its pixel form (the
-same BNN wrapped by ``CMIM``), and reports ``bnn_over_fp``,
+stride 8, the models of the segmentation leaves of ``configs/nyudv2/``
+(stepped with the tool's SGD, not their guarded Adam): FP ResNet-18, IR-Net
+ResNet-18 and IR-Net ResNet-18 + CMIM in its in-batch (latent, pooled) form,
+its FP-teacher form and its pixel form (the same BNN wrapped by ``CMIM``),
+and reports ``bnn_over_fp``,
 ``cmim_overhead``, ``cmim_teacher_overhead`` and ``cmim_pixel_overhead``
 (BNN + CMIM step time over BNN step time; with ``--memory`` also the
 ``*_memory_overhead`` ratios of peak memory) and ``data_fps``: frames per
@@ -56,13 +58,18 @@ from mmseg.structures import SegDataSample  # noqa: E402
 
 from cmim_dense.models.utils import drop_checkpoint_inits  # noqa: E402
 
-SUITE_DIR = osp.join(ROOT, 'configs', 'binary_backbones')
+SUITE_DIR = osp.join(ROOT, 'configs', 'nyudv2')
+_SEG = '_adam-40k_nyudv2-480x640-seg.py'  # the segmentation protocol's leaves
 SUITE = dict(
-    fp='deeplabv3_fp-r18-d8_nyudv2-40.py',
-    bnn='deeplabv3_irnet-r18-d8_nyudv2-40.py',
-    bnn_cmim='deeplabv3_irnet-r18-d8_cmim_nyudv2-40.py',
-    bnn_cmim_teacher='deeplabv3_irnet-r18-d8_cmim-teacher_nyudv2-40.py',
-    bnn_cmim_pixel='deeplabv3_irnet-r18-d8_cmim-pixel_nyudv2-40.py')
+    fp='deeplabv3_fp-r18-d8' + _SEG,
+    bnn='deeplabv3_irnet-r18-d8' + _SEG,
+    bnn_cmim='deeplabv3_irnet-r18-d8_cmim' + _SEG,
+    bnn_cmim_teacher='deeplabv3_irnet-r18-d8_cmim-teacher' + _SEG,
+    bnn_cmim_pixel='deeplabv3_irnet-r18-d8_cmim-pixel' + _SEG)
+#: options of every suite candidate (before ``--cfg-options``): the step's
+#: optimizer is the tool's plain SGD, not the protocol's guarded Adam, so that
+#: the suite times the model alone, as its figures in docs/benchmarks.md do
+SUITE_OPTIONS = dict(optim_wrapper=None)
 #: summary key -> the suite candidate compared with ``bnn``
 OVERHEADS = dict(
     cmim_overhead='bnn_cmim',
@@ -260,11 +267,13 @@ def run(args: argparse.Namespace) -> Dict[str, dict]:
     """Benchmark the candidates; return per-candidate results."""
     if args.suite:
         configs = {k: osp.join(SUITE_DIR, v) for k, v in SUITE.items()}
+        cfg_options = {**SUITE_OPTIONS, **args.cfg_options}
     else:
         configs = {osp.splitext(osp.basename(c))[0]: c for c in args.configs}
+        cfg_options = args.cfg_options
     with tempfile.TemporaryDirectory() as folder:
         options = {
-            n: stand_in_teacher(c, args.cfg_options, folder)
+            n: stand_in_teacher(c, cfg_options, folder)
             for n, c in configs.items()
         }
         return _run(args, configs, options)

@@ -1,7 +1,9 @@
 # The pieces the NYUD-v2 model bases share: data preprocessor, the FP
 # DeepLabV3 heads (ASPP decode heads on stage 4, FCN auxiliary heads on
-# stage 3, training only) and the depth losses. The model bases combine them;
-# leaf configs fill in the heads' in_channels from the backbone base.
+# stage 3, training only) and the depth losses. The model bases combine them
+# with the default backbone (backbones/irnet-r18.py): the heads' in_channels
+# are its stage 4 / stage 3 widths; a leaf with a wider backbone overrides
+# them (configs/README.md).
 norm_cfg = dict(type='BN', requires_grad=True)  # BN, not SyncBN: CPU-safe
 # pads the depth map (if any) with 0 = invalid, labels with 255 = ignore
 # (mmseg's SegDataPreProcessor would pad depth with 255)
@@ -34,6 +36,7 @@ depth_losses = dict(
     berhu=dict(type='BerHuLoss', loss_weight=1.0))
 seg_head = dict(
     type='ASPPHead',
+    in_channels=512,
     in_index=3,
     channels=128,
     dilations=(1, 12, 24, 36),
@@ -44,6 +47,7 @@ seg_head = dict(
     loss_decode=seg_loss)
 seg_aux_head = dict(
     type='FCNHead',
+    in_channels=256,
     in_index=2,
     channels=64,
     num_convs=1,
@@ -55,6 +59,7 @@ seg_aux_head = dict(
     loss_decode=dict(seg_loss, loss_weight=0.4))
 depth_head = dict(
     type='ASPPDepthHead',
+    in_channels=512,
     in_index=3,
     channels=128,
     dilations=(1, 12, 24, 36),
@@ -65,6 +70,7 @@ depth_head = dict(
     loss_decode=depth_losses['l1'])
 depth_aux_head = dict(
     type='FCNDepthHead',
+    in_channels=256,
     in_index=2,
     channels=64,
     num_convs=1,

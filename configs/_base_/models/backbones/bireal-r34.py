@@ -1,4 +1,5 @@
-# Bi-Real ResNet-34, output stride 8.
+# Bi-Real ResNet-34, output stride 8 (bireal-r18.py with 34 layers; a leaf
+# applies it with model = dict(backbone={{_base_.backbone}})).
 _base_ = ['./bireal-r18.py']
 backbone = dict(
     depth=34,

@@ -1,5 +1,6 @@
-# IR-Net ResNet-34, output stride 8.
-_base_ = ['./irnet-r18.py']
+# IR-Net ResNet-34, output stride 8: an override of the default backbone
+# (irnet-r18.py), naming only what differs; a leaf applies it with
+# model = dict(backbone={{_base_.backbone}}). Same stage widths as R-18.
 backbone = dict(
     depth=34,
     init_cfg=dict(

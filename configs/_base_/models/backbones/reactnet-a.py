@@ -1,5 +1,8 @@
-# ReActNet-A (MobileNetV1-shaped, RSign + RPReLU), output stride 8.
+# ReActNet-A (MobileNetV1-shaped, RSign + RPReLU), output stride 8: replaces
+# the default backbone (_delete_); wider than it, so a leaf applies both the
+# backbone and the heads' in_channels (configs/README.md).
 backbone = dict(
+    _delete_=True,
     type='ReActNet',
     binarizer='reactnet',
     strides=(2, 2, 1, 1),

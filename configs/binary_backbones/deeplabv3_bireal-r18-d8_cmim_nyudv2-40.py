@@ -1,8 +1,0 @@
-# CMIM piled on deeplabv3_bireal-r18-d8_nyudv2-40.py: only these lines differ.
-_base_ = ['./deeplabv3_bireal-r18-d8_nyudv2-40.py']
-model = dict(
-    _delete_=True,
-    type='CMIM',
-    architecture={{_base_.model}},
-    layers='last_per_stage',  # the last binary conv of each stage
-    loss_weight=1.0)

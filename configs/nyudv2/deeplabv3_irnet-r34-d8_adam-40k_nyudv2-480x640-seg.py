@@ -1,0 +1,8 @@
+# DeepLabV3 on IR-Net ResNet-34 (its authors' ImageNet weights), output
+# stride 8: the segmentation anchor (the first _base_ entry) with another
+# backbone.
+_base_ = [
+    './deeplabv3_irnet-r18-d8_adam-40k_nyudv2-480x640-seg.py',
+    '../_base_/models/backbones/irnet-r34.py',
+]
+model = dict(backbone={{_base_.backbone}})
