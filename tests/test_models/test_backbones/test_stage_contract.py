@@ -10,7 +10,8 @@ from cmim_dense.models.backbones import (BaseBinaryBackbone, IRNetResNet,
                                          ReActBlock, ReActNet,
                                          build_binary_conv)
 from cmim_dense.models.layers import BinaryConv2d
-from cmim_dense.models.utils import resolve_layers, resolve_modules
+from cmim_dense.models.utils.activation_recorder import (resolve_layers,
+                                                   resolve_modules)
 
 
 class DepthwiseSeparable(nn.Module):
