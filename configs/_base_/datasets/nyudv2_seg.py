@@ -1,10 +1,10 @@
-# NYUD-v2, segmentation protocol (ours, mmseg conventions; no toolbox ships
-# a NYUD-v2 segmentation config): the labeled set (data_root holds
-# nyu_depth_v2_labeled.mat; the split ships with the package), 795 train /
-# 654 test frames at 480x640, 40 classes; mmseg's augmentation (random rescale 0.5-2.0, random
-# 480x640 crop with cat_max_ratio=0.75, flip, photometric distortion); mIoU
-# over the whole 480x640 test frames (eval_region='nyud_mt' or 'eigen'
-# scores a window instead).
+# NYUD-v2, segmentation protocol (ours, mmseg conventions; no toolbox ships a
+# NYUD-v2 segmentation config): the labeled set (data_root holds
+# nyu_depth_v2_labeled.mat; the split ships with the package), 795 train / 654
+# test frames at 480x640, 40 classes; mmseg's augmentation (random rescale
+# 0.5-2.0, random 480x640 crop with cat_max_ratio=0.75, flip, photometric
+# distortion); mIoU over the whole 480x640 test frames (eval_region='nyud_mt'
+# or 'eigen' scores a window instead).
 _base_ = ['./nyudv2_loaders.py']
 tasks = ('seg', )
 crop_size = (480, 640)  # (h, w)
