@@ -1,10 +1,10 @@
-# NYUD-v2, multi-task protocol (segmentation + depth): the data side of MTL-
-# PyTorch's 2-task NYUD baseline (docs/nyudv2_protocols.md). The labeled set
-# (data_root holds nyu_depth_v2_labeled.mat; the split ships with the package),
-# 795 train / 654 test frames, 40 classes, every frame cut at load time to the
-# 425x560 NYUD_MT window that the multi-task anchors train and score on (the
-# NYUD_MT folders, already 425x560, are kept whole), then resized to the
-# 480x640 network input (MTL-PyTorch's FixedResize).
+# NYUD-v2, multi-task protocol (segmentation + depth): the data side of
+# MTL-PyTorch's 2-task NYUD baseline (docs/nyudv2_protocols.md). The labeled
+# set (data_root holds nyu_depth_v2_labeled.mat; the split ships with the
+# package), 795 train / 654 test frames, 40 classes, every frame cut at load
+# time to the 425x560 NYUD_MT window that the multi-task anchors train and
+# score on (the NYUD_MT folders, already 425x560, are kept whole), then resized
+# to the 480x640 network input (MTL-PyTorch's FixedResize).
 _base_ = ['./nyudv2_loaders.py']
 tasks = ('seg', 'depth')
 crop_region = 'nyud_mt'
