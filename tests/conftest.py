@@ -19,6 +19,18 @@ def _fixed_seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """A test that builds a Runner (which makes its ``default_scope`` the
+    current mmengine scope) does not change the scope later tests see: the
+    scopes created during the test are dropped afterwards."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in [n for n in DefaultScope._instance_dict if n not in before]:
+        del DefaultScope._instance_dict[name]
+
+
 @pytest.fixture(scope='session')
 def tiny_seg_dataset():
     """The module writing the toy dataset of ``tests/data/configs``."""

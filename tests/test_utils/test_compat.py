@@ -231,8 +231,14 @@ def _build_runner(work_dir: Path, max_iters: int, **kwargs: Any) -> Any:
 @pytest.fixture(scope='module')
 def toy_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``iter_2.pth`` written by a real mmengine Runner."""
+    from mmengine.registry import DefaultScope
+    scopes = set(DefaultScope._instance_dict)
     work_dir = tmp_path_factory.mktemp('toy_runner')
     _build_runner(work_dir, max_iters=2).train()
+    # the Runner made 'mmengine' the current scope: later modules' tests must
+    # not see it (the per-test fixture of tests/conftest.py does the same)
+    for name in set(DefaultScope._instance_dict) - scopes:
+        del DefaultScope._instance_dict[name]
     path = work_dir / 'iter_2.pth'
     assert path.is_file()
     return path
