@@ -1,10 +1,10 @@
 """Compiled operators: the bit-packed binary convolution engine."""
-from .bitconv import (available_isas, bitconv2d, engine_available, engine_isa,
-                      get_num_threads, pack_weight, set_isa, set_num_threads,
-                      unpack_weight)
+from .bitconv import (apply_act, available_isas, bitconv2d, engine_available,
+                      engine_isa, get_num_threads, pack_weight, packed_words,
+                      set_isa, set_num_threads, tap_sums, unpack_weight)
 
 __all__ = [
-    'available_isas', 'bitconv2d', 'engine_available', 'engine_isa',
-    'get_num_threads', 'pack_weight', 'set_isa', 'set_num_threads',
-    'unpack_weight'
+    'apply_act', 'available_isas', 'bitconv2d', 'engine_available',
+    'engine_isa', 'get_num_threads', 'pack_weight', 'packed_words', 'set_isa',
+    'set_num_threads', 'tap_sums', 'unpack_weight'
 ]
