@@ -115,8 +115,8 @@ class StandIns:
     def _file(self, key: Any, build) -> str:
         name = json.dumps(key, sort_keys=True, default=str)
         if name not in self.files:
+            state = build()  # may write stand-ins of its own first
             path = self.folder / f'standin_{len(self.files)}.pth'
-            state = build()
             torch.save(state, path)
             self.files[name] = path
             self.states[str(path)] = state.get('state_dict', state)
