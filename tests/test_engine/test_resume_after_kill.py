@@ -64,8 +64,20 @@ def _train(cmd: List[str], cwd: Path) -> None:
                                   f'{proc.stderr[-3000:]}')
 
 
+def _recorded(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` exists and mmengine's ``last_checkpoint`` (what
+    ``--resume`` reads, written just after the checkpoint) names it."""
+    record = checkpoint.parent / 'last_checkpoint'
+    try:
+        return checkpoint.exists() and record.read_text().strip().endswith(
+            checkpoint.name)
+    except OSError:
+        return False
+
+
 def _train_and_kill(cmd: List[str], cwd: Path, checkpoint: Path) -> int:
-    """Start training, SIGKILL it once ``checkpoint`` exists; return rc."""
+    """Start training, SIGKILL it once ``checkpoint`` is recorded as the last
+    one; return rc."""
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
@@ -74,7 +86,7 @@ def _train_and_kill(cmd: List[str], cwd: Path, checkpoint: Path) -> int:
         stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT_S
     try:
-        while not checkpoint.exists():
+        while not _recorded(checkpoint):
             if proc.poll() is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.005)
