@@ -42,6 +42,7 @@ from cmim_dense.utils.cli import (
     add_runner_args,
     apply_runner_args,  # noqa
     build_runner,
+    distributed_shutdown,
     parse_runner_args)
 
 #: File written by the ``DumpResults`` fallback of ``--out``.
@@ -250,24 +251,25 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     cfg = setup_cfg(Config.fromfile(args.config), args)
     engine = args.engine
     packed = is_packed_checkpoint(args.checkpoint)
-    if packed or engine:  # loaded below, into the built model
-        cfg.load_from = None
-    runner = build_runner(cfg)
-    if packed or engine:  # unwrap DDP and TTA wrappers
-        model = runner.model
-        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-            model = model.module
-        if engine:
-            from cmim_dense.deploy import convert_to_engine, load_weights
-            from cmim_dense.ops import engine_isa
-            load_weights(model, args.checkpoint)
-            report = convert_to_engine(model)
-            print(f'engine ({engine_isa()}): {len(report["engine"])} '
-                  f'modules converted, {len(report["pytorch"])} binary '
-                  'layers left in PyTorch')
-        else:
-            load_packed_checkpoint(model, args.checkpoint)
-    return runner.test()
+    with distributed_shutdown():
+        if packed or engine:  # loaded below, into the built model
+            cfg.load_from = None
+        runner = build_runner(cfg)
+        if packed or engine:  # unwrap DDP and TTA wrappers
+            model = runner.model
+            while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+                model = model.module
+            if engine:
+                from cmim_dense.deploy import convert_to_engine, load_weights
+                from cmim_dense.ops import engine_isa
+                load_weights(model, args.checkpoint)
+                report = convert_to_engine(model)
+                print(f'engine ({engine_isa()}): {len(report["engine"])} '
+                      f'modules converted, {len(report["pytorch"])} binary '
+                      'layers left in PyTorch')
+            else:
+                load_packed_checkpoint(model, args.checkpoint)
+        return runner.test()
 
 
 if __name__ == '__main__':

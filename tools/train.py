@@ -39,7 +39,8 @@ from cmim_dense.engine import EXIT_PREEMPTED, PreemptionHook  # noqa: E402
 from cmim_dense.engine import TrainingPreempted  # noqa: E402
 from cmim_dense.engine import repair_last_checkpoint  # noqa: E402
 from cmim_dense.utils.cli import (  # noqa: E402
-    add_runner_args, apply_runner_args, build_runner, parse_runner_args)
+    add_runner_args, apply_runner_args, build_runner, distributed_shutdown,
+    parse_runner_args)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -220,16 +221,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     """
     args = parse_args(argv)
     cfg = setup_cfg(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
-    hooks = install_preemption_handlers(runner)
-    try:
-        runner.train()
-    except TrainingPreempted as stop:
-        runner.logger.warning(f'Training {stop}; exit code {EXIT_PREEMPTED}.')
-        sys.exit(EXIT_PREEMPTED)
-    finally:
-        for hook in hooks:
-            hook.uninstall()
+    with distributed_shutdown():
+        runner = build_runner(cfg)
+        hooks = install_preemption_handlers(runner)
+        try:
+            runner.train()
+        except TrainingPreempted as stop:
+            runner.logger.warning(
+                f'Training {stop}; exit code {EXIT_PREEMPTED}.')
+            sys.exit(EXIT_PREEMPTED)
+        finally:
+            for hook in hooks:
+                hook.uninstall()
 
 
 if __name__ == '__main__':

@@ -2,14 +2,16 @@
 
 Both follow mmseg 1.x's command lines; this module holds their common
 arguments (``--work-dir``, ``--cfg-options``, ``--launcher``,
-``--local_rank``), how those are applied to a config, and how the runner is
-built.
+``--local_rank``), how those are applied to a config, how the runner is
+built, and how a distributed run is shut down.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -122,3 +124,42 @@ def _with_config_path(err: Exception, path: str) -> Exception:
     except Exception:  # a type that cannot be made from one message
         return ConfigBuildError(f'{type(err).__name__}: {message}')
     return new if path in str(new) else ConfigBuildError(message)
+
+
+@contextlib.contextmanager
+def distributed_shutdown() -> Iterator[None]:
+    """Destroy the default process group when the block ends.
+
+    mmengine's ``Runner`` initialises ``torch.distributed`` (``launcher``
+    other than ``'none'``) but never destroys the process group, so every
+    rank tears it down during interpreter finalisation. With gloo this
+    races with its worker threads: now and then a rank aborts with
+    "terminate called without an active exception" (SIGABRT) after the
+    run has finished and its checkpoint is written, and torchrun reports
+    the whole job as failed. PyTorch asks every process to call
+    ``destroy_process_group()`` before it exits; this does so.
+
+    When the block ends normally, the ranks first meet at a barrier, so
+    that none leaves while another still talks to it. When it raises
+    (an error, a preemption's ``SystemExit``), the group is destroyed
+    without a barrier (the other ranks may never reach one) and the
+    exception goes on. Outside a distributed run this does nothing.
+
+    Yields:
+        None
+    """
+    try:
+        yield
+    except BaseException:
+        _destroy_process_group(barrier=False)
+        raise
+    _destroy_process_group(barrier=True)
+
+
+def _destroy_process_group(barrier: bool) -> None:
+    """Destroy the default process group if there is one."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if barrier:
+        dist.barrier()
+    dist.destroy_process_group()

@@ -20,7 +20,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 import cmim_dense  # noqa: F401
-from cmim_dense.utils.cli import build_runner
+from cmim_dense.utils.cli import build_runner, distributed_shutdown
 
 CONFIG = Path(__file__).resolve().parents[1] / 'data' / 'configs' / \
     'tiny_seg.py'
@@ -85,14 +85,16 @@ def train(data_root: str, work_dir: str) -> None:
 
 def main() -> None:
     data_root, work_dir, checkpoint = sys.argv[1:4]
-    train(data_root, work_dir)
-    metrics = evaluate(data_root, work_dir, checkpoint, 'ddp_test')
-    if int(os.environ.get('RANK', 0)) == 0:
-        with open(os.path.join(work_dir, 'metrics.json'), 'w') as file:
-            json.dump({k: float(v) for k, v in metrics.items()}, file)
-        with open(os.path.join(work_dir, 'world.json'), 'w') as file:
-            json.dump(
-                dict(world_size=torch.distributed.get_world_size()), file)
+    with distributed_shutdown():
+        train(data_root, work_dir)
+        metrics = evaluate(data_root, work_dir, checkpoint, 'ddp_test')
+        if int(os.environ.get('RANK', 0)) == 0:
+            with open(os.path.join(work_dir, 'metrics.json'), 'w') as file:
+                json.dump({k: float(v) for k, v in metrics.items()}, file)
+            with open(os.path.join(work_dir, 'world.json'), 'w') as file:
+                json.dump(
+                    dict(world_size=torch.distributed.get_world_size()),
+                    file)
 
 
 if __name__ == '__main__':
